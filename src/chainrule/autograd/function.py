@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.eager import EAGER, inplace, is_grad_enabled, no_grad
+from chainrule.core.eager import EAGER, as_it_is, inplace, is_grad_enabled, no_grad
 from chainrule.core.primitive import Primitive, def_joint_vjp
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import unbroadcast
@@ -164,7 +164,10 @@ class Function:
 
         prim = Primitive(run, name=cls.__name__, multiple_outputs=several)
         def_joint_vjp(prim, joint)
-        made = prim(*[args[i] for i in at])
+        # (an input it modified in place is read as it was: the call's node is not one that
+        # read the value written later, which would trip the check of in-place writes)
+        written = set(dirty.values())
+        made = prim(*[as_it_is(args[i]) if i in written else args[i] for i in at])
         made = list(made) if several else [made]
         for k, flag in enumerate(frozen):
             if flag:

@@ -4,13 +4,16 @@ An eager Tensor that requires grad carries an :class:`EagerNode`; every primitiv
 on it records one more node linked to its parents, and ``backward()`` sorts the graph
 below the output and runs the same vjp rules as the functional transforms.
 
-In-place operations follow one rule, so that no gradient is ever wrong:
+In-place operations follow PyTorch's rule, and no gradient is ever wrong:
 
 * on a Tensor that is part of a recorded graph, ``x += y`` records ``x + y`` and rebinds
   ``x`` to it (the values saved by the graph are left intact);
 * on a Tensor without a graph (a constant, or a parameter inside ``no_grad()``), the
-  buffer is written in place and the Tensor's version goes up; a backward pass through a
-  node that saved the old buffer then raises an error naming that node's operation.
+  buffer is written in place;
+* either way the write is counted (the version of ``x`` and of the Tensors sharing its
+  memory goes up, chainrule.core.versions), and a backward pass through a node whose
+  rules read the value from before the write raises an error naming that node's
+  operation, as PyTorch's does.
 """
 
 from __future__ import annotations
@@ -72,11 +75,20 @@ from chainrule.core.trace import (
     restore_numpy,
 )
 from chainrule.core.values import plain
+from chainrule.core.versions import (  # noqa: F401  (the eager layer's names, imported from here too)
+    count_write,
+    overlap_error,
+    overlaps,
+    recorded_write,
+    write,
+    write_part,
+)
+from chainrule.core.views import live_views, replay
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "set_default_dtype", "get_default_dtype", "default_float_dtype", "backward", "grad", "queue_callback", "EAGER",
-    "zero_grad_in_place", "overlaps", "overlap_error", "count_write",
+    "zero_grad_in_place", "overlaps", "overlap_error", "count_write", "as_it_is",
 ]
 
 def _takes_default_dtype(data) -> bool:
@@ -275,7 +287,7 @@ def zero_grad_in_place(p: Tensor) -> None:
     gradient on a graph (made with create_graph) is replaced by zeros off the graph."""
     g = p.grad
     if g._trace is EAGER and g._node is None:
-        _write(g, np.zeros(g.shape, dtype=g.dtype), "zero_grad")
+        write(g, np.zeros(g.shape, dtype=g.dtype), "zero_grad")
     else:
         p.grad = Tensor(np.zeros_like(np.asarray(g.primal())), EAGER)
 
@@ -293,7 +305,7 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     if t._trace is not EAGER:
         # inside a transform (grad, jvp, vmap) the Tensor takes on the result, so that every
         # name for it sees the change, as for a NumPy array (y.add_(1) returns nothing used)
-        result = op(_as_it_is(t), other)
+        result = op(as_it_is(t), other)
         if augmented and not _writable_as_numpy(t, result):
             return result  # s += v of a scalar, or one that broadcasts: rebinds, as NumPy's scalars (and autograd)
         _refuse_batched_into_unbatched(t, other, name)
@@ -307,7 +319,9 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     if _of_a_transform(other) or _on_graph(t, other):
         _refuse_batched_into_unbatched(t, other, name)
         _check_leaf(t, name)
-        _commit(t, _fits(t, op(_as_it_is(t) if _of_a_transform(other) else t, other), name), name)
+        # (the operand is t as it is now, so the nodes the operation records, which read this
+        # value, are not taken for readers of what t holds after a later write)
+        recorded_write(t, other, name, lambda: _commit(t, _fits(t, op(as_it_is(t), other), name), name))
         return t
     quiet = quiet_numpy()  # (silent about inf and nan, as the eager operations are)
     try:
@@ -316,15 +330,16 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
         raise eager_error(name, error, (t, other)) from None
     finally:
         restore_numpy(quiet)
-    _write(t, _fits(t, result, name), name)
+    write(t, _fits(t, result, name), name)
     return t
 
 
-def _as_it_is(t: Tensor) -> Tensor:
+def as_it_is(t: Tensor) -> Tensor:
     """A new Tensor for ``t``'s present value (its value, trace, node and tangent), the
     operand of an in-place change that ``t`` then takes on: a transform above ``t``'s trace
     keeps such an operand as a constant that its derivative reads (``o.mul_(x)``'s in ``x``
-    is ``o`` before the change), which must not become ``t``'s new value."""
+    is ``o`` before the change), which must not become ``t``'s new value; and the nodes the
+    change records read it, not ``t``, whose later writes they did not see."""
     before = Tensor(t._value, t._trace, t._node)
     _take_on(before, t)
     return before
@@ -371,7 +386,7 @@ def restride(t: Tensor, result: Tensor, name: str) -> Tensor:
     if t._node is not None and t._node.prim is None:
         raise RuntimeError(f"{name}: a leaf Tensor that requires grad cannot change its dimensions in place "
                            f"(PyTorch refuses it too); use the out-of-place form, x = x.{name[:-1]}(...)")
-    if [v for v in _live_views(t) if v is not result]:
+    if [v for v in live_views(t) if v is not result]:
         raise RuntimeError(f"{name}: this Tensor has views, which would no longer match its dimensions; "
                            f"use the out-of-place form, x = x.{name[:-1]}(...)")
     old = t._node
@@ -440,19 +455,6 @@ def detach_(t: Tensor) -> Tensor:
     return t
 
 
-def _replay(steps, x):
-    """The view that ``steps`` (the calls recorded by ``note_view``) make of ``x``."""
-    for prim, rest, kwargs in steps:
-        x = prim(x, *rest, **kwargs)
-    return x
-
-
-def _live_views(root: Tensor) -> list:
-    """The views of ``root`` still alive (a copy of ``root`` holds the original's list,
-    whose views are not its own)."""
-    return [v for v in (r() for r in getattr(root, "_views", ())) if v is not None and v._view[0] is root]
-
-
 def _commit(t: Tensor, result: Tensor, name: str) -> None:
     """``t`` (an eager Tensor) takes the value ``result`` of an in-place operation that is
     recorded: a view's new values are written into its base, out of place and on the
@@ -495,14 +497,14 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
         old = root._node
         _take_on(root, _root_holding(root, steps, result, name))
         _keep_retained(old, root)
-    for v in _live_views(root):
+    for v in live_views(root):
         rv = getattr(v, "_view", None)
         if rv is None or rv[0] is not root:
             continue
         if rv[2]:  # a detached view: the values only
-            v._value = plain(_replay(rv[1], root._value))
+            v._value = plain(replay(rv[1], root._value))
         else:
-            again = _replay(rv[1], root)
+            again = replay(rv[1], root)
             old = v._node
             v._value, v._trace, v._node = again._value, again._trace, again._node
             _keep_retained(old, v)
@@ -516,12 +518,12 @@ def _root_holding(root: Tensor, steps, result: Tensor, name: str) -> Tensor:
     if any(getattr(prim, "view_scatter", None) is not None for prim, _, _ in steps):
         bases = [root]
         for step in steps[:-1]:
-            bases.append(_replay((step,), bases[-1]))
+            bases.append(replay((step,), bases[-1]))
         for base, step in zip(reversed(bases), reversed(steps), strict=True):
             scatter = getattr(step[0], "view_scatter", None)
             result = scatter(base, result) if scatter is not None else _root_holding(base, (step,), result, name)
         return result
-    positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
+    positions = replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
     if np.unique(positions).size != positions.size:  # (PyTorch's backward pass refuses it)
         raise overlap_error(name)
     new = result if result.dtype == root.dtype else result.astype(root.dtype)
@@ -566,9 +568,9 @@ def _write_in_transform(t: Tensor, result: Tensor, name: str, check: bool) -> No
         if link[2]:  # through a detached alias: new values, the base's derivative (PyTorch's)
             holding = root + (undifferentiated(holding) - undifferentiated(root))
         _take_on(root, holding)
-    for v in _live_views(root):
+    for v in live_views(root):
         if v is not t and (v._trace is trace or v._trace is root._trace):
-            again = _replay(v._view[1], root)
+            again = replay(v._view[1], root)
             _take_on(v, again.at[...].set(undifferentiated(again)) if v._view[2] else again)
 
 
@@ -601,8 +603,8 @@ def to_c_order(t: Tensor) -> None:
     if not isinstance(root._value, np.ndarray) or root._value.flags.c_contiguous:
         return
     root._value = np.ascontiguousarray(root._value)
-    for v in _live_views(root):
-        v._value = plain(_replay(v._view[1], root._value))
+    for v in live_views(root):
+        v._value = plain(replay(v._view[1], root._value))
 
 
 def _keep_retained(old, t: Tensor) -> None:
@@ -612,98 +614,6 @@ def _keep_retained(old, t: Tensor) -> None:
         if t._node.tensor_ref is None:
             t._node.tensor_ref = old.tensor_ref
         old.tensor_ref = None
-
-
-def _write(t: Tensor, new, name: str = "in-place write") -> None:
-    """Write ``new`` into ``t``'s memory (no graph is recorded): the Tensors that share it
-    (its base and views) see the write, and all of them count it as one in-place write."""
-    view = getattr(t, "_view", None)
-    root = t if view is None else view[0]
-    family = _family(t)
-    buf = t._value
-    _keep_saved_outputs(family, buf)
-    if isinstance(buf, np.ndarray) and buf.shape == np.shape(new) and buf.flags.writeable:
-        np.copyto(buf, new, casting="unsafe")
-    elif view is not None:  # a view NumPy made read-only (diagonal, expand): through the base
-        positions = _replay(view[1], np.arange(root.size).reshape(root.shape))
-        if name not in _FILLS and np.unique(positions).size != positions.size:
-            raise overlap_error(name)
-        _put(t, positions, new)
-    else:
-        t._value = np.asarray(new, dtype=np.result_type(buf))
-    _count_write(family)
-
-
-# writes that PyTorch lets into a view whose elements share memory (an expand) when they
-# are not recorded: every element gets the one number, so it does not matter which of them
-# is written last (fill_ of a Tensor is refused there, as PyTorch's: see overlap_error)
-_FILLS = ("fill_", "zero_", "fill")
-
-
-def overlaps(t: Tensor) -> bool:
-    """Whether elements of ``t`` share memory (a view made by expand, broadcast_to,
-    unfold or as_strided), so that an in-place write into it is refused."""
-    view = getattr(t, "_view", None)
-    if view is None:
-        return False
-    positions = _replay(view[1], np.arange(view[0].size).reshape(view[0].shape))
-    return np.unique(positions).size != np.size(positions)
-
-
-def overlap_error(name: str) -> RuntimeError:
-    """PyTorch's error for an in-place write into a Tensor whose elements share memory."""
-    return RuntimeError(
-        f"{name}: unsupported operation: more than one element of the written-to tensor refers to a "
-        "single memory location (a view made by expand, broadcast_to, unfold or as_strided). Please "
-        "clone() the tensor before performing the operation."
-    )
-
-
-def _put(t: Tensor, positions, new) -> None:
-    """Write ``new`` at ``positions`` of the base of the view ``t`` (a view NumPy made
-    read-only), and read ``t`` again from the base."""
-    root, steps, _ = t._view
-    base = root._value
-    np.put(base, positions, np.broadcast_to(np.asarray(new, dtype=base.dtype), np.shape(positions)))
-    t._value = _replay(steps, base)
-
-
-def _family(t: Tensor) -> list:
-    """``t`` and the Tensors that share its memory: its base and the base's live views."""
-    view = getattr(t, "_view", None)
-    if view is not None:
-        return [view[0], *_live_views(view[0])]
-    return [t, *_live_views(t)] if getattr(t, "_views", None) else [t]
-
-
-def _count_write(family) -> None:
-    """One in-place write into memory that ``family`` shares (PyTorch's version counter,
-    shared by a base and its views)."""
-    EAGER.clock += 1
-    for member in family:
-        member._version = EAGER.clock
-
-
-def count_write(t: Tensor) -> None:
-    """Count one write into ``t``'s memory made outside the eager operations (an
-    optimizer's step, an initialiser, a loaded state dict): the Tensors that share the
-    memory (its base and its views) count it too, so that a backward pass through a call
-    that saved any of them before the write raises instead of giving a wrong gradient
-    (PyTorch's version counter, which ``opt.step()`` before ``loss.backward()`` trips)."""
-    _count_write(_family(t))
-
-
-def _keep_saved_outputs(family, buf) -> None:
-    """A recorded call keeps its result for the backward pass; when that result's memory
-    is about to be written (outside the graph), the call keeps a copy instead, so that
-    its derivative is that of the values it computed."""
-    for member in family:
-        node = member._node
-        if node is None or node.prim is None or node.entry is None:
-            continue
-        ans = node.entry[4]
-        if isinstance(ans, np.ndarray) and np.may_share_memory(ans, buf):
-            node.entry = (*node.entry[:4], ans.copy())
 
 
 _NUMPY_DISPATCH = frozenset({"__array_ufunc__", "__array_function__"})
@@ -797,25 +707,11 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     if _on_graph(t, value) or _of_a_transform(value):
         _refuse_batched_into_unbatched(t, (index, value), "__setitem__")
         _check_leaf(t, "__setitem__")
-        _commit(t, index_update(t, undifferentiated(index), value), "__setitem__")
+        recorded_write(t, None, "__setitem__",
+                       lambda: _commit(t, index_update(t, undifferentiated(index), value), "__setitem__"))
         return
-    buf = t._value
-    if isinstance(buf, np.ndarray) and buf.flags.writeable:
-        family = _family(t)
-        _keep_saved_outputs(family, buf)
-        buf[plain(index)] = plain(value)
-        _count_write(family)
+    if write_part(t, plain(index), plain(value)):
         return
-    view = getattr(t, "_view", None)
-    if view is not None and isinstance(buf, np.ndarray):  # a read-only view (expand): the part written
-        positions = _replay(view[1], np.arange(view[0].size).reshape(view[0].shape))[plain(index)]
-        if np.unique(positions).size != np.size(positions):
-            raise overlap_error("__setitem__")
-        family = _family(t)
-        _keep_saved_outputs(family, view[0]._value)
-        _put(t, positions, plain(value))
-        _count_write(family)
-        return
-    new = np.array(buf)
+    new = np.array(t._value)
     new[plain(index)] = plain(value)
-    _write(t, new, "__setitem__")
+    write(t, new, "__setitem__")

@@ -18,6 +18,7 @@ from chainrule.core.primitive import OutputCotangents
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, quiet_numpy, restore_numpy, set_grad_mode
 from chainrule.core.values import MIRROR, plain
+from chainrule.core.versions import check_saved
 
 __all__ = ["HookHandle", "register_hook", "register_post_accumulate_grad_hook", "queue_callback", "retain_grad",
            "retains_grad", "backward", "grad", "nested_backward", "node_backward", "eager_backward_pass"]
@@ -386,7 +387,7 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
         if node in replayed:  # nothing saved to check or recompute: the rules are linear in g
             pass
         elif EAGER.clock > node.stamp:  # something was written in place since: look closer
-            _check_versions(node, create_graph)
+            check_saved(node, create_graph)
         if create_graph and node not in replayed:
             kwargs = entry[3]
             inputs = _as_recorded(node.inputs, entry[2], entry[1])
@@ -513,29 +514,3 @@ def _in_dtype(g, dtype: np.dtype):
 def _plain_sum(old: Tensor, g):
     # .grad accumulates; with create_graph the sum stays on the graph
     return old + g if isinstance(g, Tensor) else old._value + g
-
-
-def _read_inputs(node: EagerNode, create_graph: bool):
-    """The positions of the inputs whose values ``node``'s vjp rules read: all of them
-    with ``create_graph`` (the call is made again from them), none where the rules read
-    only the output (``exp``: the node keeps its own copy of that), the ones
-    ``Primitive.reads`` declares for the differentiated arguments otherwise."""
-    prim, n = node.prim, len(node.inputs)
-    if create_graph or (prim.keeps != "output" and prim.reads is None):
-        return range(n)
-    if prim.keeps == "output":
-        return ()
-    return {i for j, _ in node.entry[1] for i in prim.reads[j]}
-
-
-def _check_versions(node: EagerNode, create_graph: bool) -> None:
-    inputs = node.inputs
-    for i in _read_inputs(node, create_graph):
-        a = inputs[i]
-        if isinstance(a, Tensor) and getattr(a, "_version", 0) > node.stamp:
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: a value that {node.prim.__name__} saved for the backward pass was modified in "
-                "place afterwards, so its gradient would be wrong. Modify a copy instead (x = x + y rather "
-                "than x += y), or run backward() before the update (optimizer.step() after loss.backward())."
-            )

@@ -72,6 +72,7 @@ class EagerNode:
         "prim", "parents", "entry", "inputs", "tensor_ref", "hooks", "stamp", "outline",
         "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
         "torch_name",  # PyTorch's name of the composite operation that ends here (named_as_torch)
+        "overwritten",  # set where a write reached the output its rules read (chainrule.core.versions)
     )
 
     def __init__(self, prim, parents, args, kwargs, ans, inputs=None, stamp=0):

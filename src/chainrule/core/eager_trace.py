@@ -16,6 +16,7 @@ import numpy as np
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.eager_node import EagerNode
 from chainrule.core.errors import eager_error
+from chainrule.core.primitive import read_arguments
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import NO_KWARGS, Tensor
 from chainrule.core.trace_protocol import (
@@ -105,10 +106,7 @@ def mark_inference(t: Tensor) -> None:
 def refuse_saved_inference(prim, parents, inputs) -> None:
     """PyTorch's refusal of a call recorded for the backward pass that saves an inference
     Tensor among its ``inputs`` (one its rules read: ``w * a`` saves ``a``, ``w + a`` nothing)."""
-    if prim.keeps == "output":
-        return
-    read = range(len(inputs)) if prim.reads is None else {i for j, _ in parents for i in prim.reads[j]}
-    for i in read:
+    for i in read_arguments(prim, parents, len(inputs)):
         if getattr(inputs[i], "_inference", False):
             raise RuntimeError(
                 "Inference tensors cannot be saved for backward. Please do not use Tensors created in "

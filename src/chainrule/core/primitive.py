@@ -43,6 +43,7 @@ __all__ = [
     "OutputCotangents",
     "MissingRule",
     "keeps_only",
+    "read_arguments",
     "def_batch",
     "NON_DIFFERENTIABLE",
     "real_if_real",
@@ -450,12 +451,26 @@ def keeps_only(what: str, *prims: Primitive) -> None:
 
 def reads_only(prim: Primitive, *reads: tuple[int, ...]) -> None:
     """Declare, for each argument of ``prim`` in turn, the arguments whose values its vjp
-    rule reads (their shapes and dtypes aside; the output never): an in-place write into
-    any other argument after the call leaves that gradient right, and the eager backward
-    pass lets it be, as PyTorch does for what its functions do not save (the ``x`` of
-    ``x + 1`` or of ``x * 2``, the ``y`` of ``x * y`` when only ``y`` needs a gradient)."""
+    rule reads (their shapes and dtypes aside; the output is read as ``keeps`` says), or,
+    with no ``reads`` at all, that no rule reads any argument's values (``concatenate``,
+    of any number of arguments): an in-place write into any other argument after the call
+    leaves that gradient right, and the eager backward pass lets it be, as PyTorch does
+    for what its functions do not save (the ``x`` of ``x + 1`` or of ``x * 2``, the ``y``
+    of ``x * y`` when only ``y`` needs a gradient)."""
     prim.reads = tuple(tuple(r) for r in reads)
     prim.replayable = not any(prim.reads)
+
+
+def read_arguments(prim: Primitive, parents, n: int):
+    """The positions of the arguments (of ``n``) whose values the vjp rules of a call of
+    ``prim`` read, for the differentiated ones in ``parents`` ((position, node) pairs):
+    PyTorch's saved tensors. None where the rules read only the output, all of them where
+    nothing is declared."""
+    if prim.keeps == "output" or prim.reads == ():
+        return ()
+    if prim.reads is None:
+        return range(n)
+    return {i for j, _ in parents for i in prim.reads[j]}
 
 
 def def_batch(rule: Callable, *prims: Primitive) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 
-__all__ = ["register_view", "note_transform_view", "shares_memory_of"]
+__all__ = ["register_view", "note_transform_view", "shares_memory_of", "replay", "live_views"]
 
 
 def register_view(root: Tensor, view: Tensor) -> None:
@@ -27,6 +27,19 @@ def register_view(root: Tensor, view: Tensor) -> None:
     n = len(views)
     if n >= 16 and not n & (n - 1):  # now and then, forget the views that died
         views[:] = [r for r in views if r() is not None]
+
+
+def replay(steps, x):
+    """The view that ``steps`` (the calls recorded by ``note_view``) make of ``x``."""
+    for prim, rest, kwargs in steps:
+        x = prim(x, *rest, **kwargs)
+    return x
+
+
+def live_views(root: Tensor) -> list:
+    """The views of ``root`` still alive (a copy of ``root`` holds the original's list,
+    whose views are not its own)."""
+    return [v for v in (r() for r in getattr(root, "_views", ())) if v is not None and v._view[0] is root]
 
 
 def note_transform_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:

@@ -67,6 +67,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     if training:
         _floating_mask(input, p, "dropout")
     if inplace:
+        if not training or p == 0.0:  # the input untouched, as PyTorch returns it: no write is counted
+            return input
         return in_place(dropout, input, "dropout_", p, training, False, rng)
     return inverted_dropout(input, p, training, rng)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.errors import TensorError
-from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import batching
@@ -330,6 +330,7 @@ def_vjps(log_softmax,
          lambda g, ans, x, axis=-1: g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
 def_jvps(log_softmax,
          lambda t, ans, x, axis=-1: t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
+keeps_only("output", softmax, safe_softmax, log_softmax)  # (as PyTorch's, which saves the result)
 
 
 # -- normalisation: (x − mean) / √(var + eps) over some axes, one node --------------------------

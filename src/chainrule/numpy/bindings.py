@@ -19,11 +19,10 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
 from chainrule.core.errors import TensorError
+from chainrule.core.ndarray_attributes import mark_ndarray_only_attributes, mark_not_of_ndarray_attributes
 from chainrule.core.tensor import (
     Tensor,
     deepcopy_eager,
-    mark_ndarray_only_attributes,
-    mark_not_of_ndarray_attributes,
     overrides_ufuncs,
     read_by_chainrule,
     stands_for_array,

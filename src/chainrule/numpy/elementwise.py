@@ -551,6 +551,9 @@ def_jvps(complex_from_parts,
 # z.real and z.imag of a complex array are views of its memory, as PyTorch's: a change in
 # place of either writes that part of z (chainrule.core.eager)
 real.makes_view = imag.makes_view = True
+reads_only(real, ())  # (the rules read dtypes and shapes only: PyTorch's views save no tensor)
+reads_only(imag, ())
+reads_only(complex_from_parts, (), ())
 real.view_scatter = lambda z, new: complex_from_parts(new, imag(z)) if is_complex(z) else new
 imag.view_scatter = lambda z, new: complex_from_parts(real(z), new)
 

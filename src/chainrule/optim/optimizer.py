@@ -332,7 +332,7 @@ class Optimizer:
                         self.state[p] = state
                 elif state is not kept:
                     kept.update(state)
-                count_write(p)
+                count_write(p, f"{type(self).__name__}.step()")
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

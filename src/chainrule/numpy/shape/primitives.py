@@ -302,7 +302,8 @@ _stack.jvps = RulesByArgument(
 )
 _stack.joint_jvp = lambda ts, ans, *arrays, axis: _stack(*_tangents_or_zeros(ts, arrays), axis=axis)
 # their rules read the arrays' shapes alone: a second backward pass goes through them
-_concatenate.replayable = _stack.replayable = True
+reads_only(_concatenate)  # (the shapes: PyTorch's cat and stack save no tensor)
+reads_only(_stack)
 
 
 # -- splitting --------------------------------------------------------------------------------
@@ -342,6 +343,7 @@ def _split_vjp(g, ans, x, bounds, axis):
 
 def_vjps(_split, _split_vjp)
 def_linear(_split)
+reads_only(_split, ())  # x's shape: PyTorch's views save no tensor
 
 
 def _unstack_impl(x, axis=0):
@@ -445,6 +447,7 @@ diagonal.makes_view = True
 def_vjps(diagonal, lambda g, ans, x, offset=0, axis1=0, axis2=1:
          _diag_scatter(g, shape=shape_of(x), offset=offset, axis1=axis1, axis2=axis2))
 def_linear(diagonal)
+reads_only(diagonal, ())
 
 
 # -- strided views -----------------------------------------------------------------------------
@@ -480,6 +483,7 @@ def_vjps(strided, lambda g, ans, x, shape, strides, offset=0: reshape(
     scatter_add(g, (_strided_positions(shape_of(x), shape, strides, offset),), (math.prod(shape_of(x)),)),
     shape_of(x)))
 def_linear(strided)
+reads_only(strided, ())
 
 
 def _batch_strided(prim, batched, x, shape, strides, offset=0):
@@ -536,6 +540,7 @@ def_jvps(index_update,
          lambda t, ans, x, index, v: index_update(t, index, 0),
          None,
          lambda t, ans, x, index, v: index_update(cnp.zeros_like(ans), index, t))
+reads_only(index_update, (1,), (), (1,))  # the index (and the shapes): PyTorch's CopySlices saves no tensor
 
 
 # Batching rules for vmap: one example's axes counted from the end (see numpy.batching).
