@@ -1,5 +1,6 @@
 """``chainrule train --task charlm`` and ``chainrule generate``: tiny runs on tiny text."""
 
+import gzip
 import json
 
 import numpy as np
@@ -142,3 +143,36 @@ def test_generate_into_a_pipe_closed_early_ends_quietly(tmp_path, corpus, capsys
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert main(["generate", str(tmp_path / "p"), "--length", "20", "--seed", "0"]) == 1
     assert capsys.readouterr().err == ""
+
+
+TEXTS = ["alpha beta gamma\n" * 20, "delta epsilon\n" * 30]
+
+
+@pytest.mark.parametrize("layout", ["one gzipped file", "gzipped files in a folder", "an empty last file",
+                                    "empty files between"])
+def test_corpus_files_are_read_gzipped_and_empty_ones_skipped(tmp_path, layout):
+    # the oracle: the texts themselves, split as the documentation says (one file: its last
+    # tenth held out; a folder of fewer than ten files: the last text file held out)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    if layout == "one gzipped file":
+        (folder / "a.txt.gz").write_bytes(gzip.compress(TEXTS[0].encode()))
+        cut = int(len(TEXTS[0]) * 0.9)
+        expected = (TEXTS[0][:cut], TEXTS[0][cut:])
+        path = folder / "a.txt.gz"
+    else:
+        for i, text in enumerate(TEXTS):
+            name = f"{i}.txt"
+            if layout == "gzipped files in a folder":
+                (folder / (name + ".gz")).write_bytes(gzip.compress(text.encode()))
+            else:
+                (folder / name).write_text(text)
+        if layout == "an empty last file":
+            (folder / "9.txt").write_text("")
+        if layout == "empty files between":
+            (folder / "0a.txt").write_text("")
+            (folder / "1a.txt").write_bytes(gzip.compress(b""))
+        expected = (TEXTS[0], TEXTS[1])
+        path = folder
+    train, held, _ = charlm.load_corpus(str(path), 10_000)
+    assert (train, held) == expected

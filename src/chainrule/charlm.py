@@ -51,6 +51,7 @@ from chainrule.cli_common import (
 )
 from chainrule.cli_parallel import launched_by_mpi
 from chainrule.core.heap import keep_freed_memory
+from chainrule.data.datasets import read_bytes
 from chainrule.io import ModelFileError
 
 __all__ = ["CharTransformer", "CharLSTM", "build_model", "load_corpus", "train_main", "generate"]
@@ -149,11 +150,12 @@ def load_corpus(data: str | None, max_chars: int) -> tuple[str, str, str]:
     for f in files:
         if total >= max_chars:
             break
-        raw = f.read_bytes()
+        raw = read_bytes(f)  # a gzipped text too
         if b"\0" in raw[:4096]:
             continue  # a binary file in the folder
         text = raw.decode("utf-8", errors="replace")[: max_chars - total]
-        texts.append(text)
+        if text:  # an empty file is no text to hold out
+            texts.append(text)
         total += len(text)
     if total < 2:
         raise ValueError(f"{what}: no text to train on")

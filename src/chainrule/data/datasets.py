@@ -48,7 +48,9 @@ class DatasetError(ValueError):
     """A dataset file is missing, truncated, or not in the expected format."""
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
+    """The bytes of the file at ``path``, decompressed where it is gzipped (by its magic
+    number, whatever its name); a missing, unreadable or damaged file raises DatasetError."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -74,7 +76,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     [[0, 1, 2], [3, 4, 5]]
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DatasetError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
     ndim = raw[3]
