@@ -90,8 +90,11 @@ class Row(list):
 @pytest.mark.parametrize("samples", [
     [1, 2.5], [True, 2.5], [1, np.float32(2.5)], [1, np.float16(2)], [True, np.int8(3)], [1, np.int8(2)],
     [Row([1, 2]), Row([3, 4])], [[Row([1, "a"])], [Row([2, "b"])]], [{"x": Row([1.5])}, {"x": Row([2.5])}],
+    [np.ones(2, np.int32), np.ones(2, np.float32)], [np.float32(1), 2], [np.int32(1), 2.5],
+    [np.array(1, np.int32), 2.5], [np.ones(2, np.int64), np.ones(2, np.float16)], [np.uint8(1), np.int8(-1)],
+    [np.ones(2, bool), np.ones(2, np.uint8)], [(np.int16(1), np.float32(2)), (np.int16(3), 4)],
 ])
-def test_numbers_and_list_subclasses_collate_as_pytorchs(samples, default):
+def test_numbers_arrays_and_list_subclasses_collate_as_pytorchs(samples, default):
     # a float among Python integers is torch.tensor's: the default dtype (float64 by
     # default in chainrule, float32 after set_default_dtype, PyTorch's default); NumPy
     # scalars promoted by kind; a list subclass keeps its class, as PyTorch's clone of it

@@ -391,13 +391,13 @@ def default_collate(samples: list) -> Any:
         _same_shapes(arrays)
         if any(isinstance(s, Tensor) and s.requires_grad for s in samples):
             return stack(samples)
-        return _as_tensor(np.stack(arrays))
+        return _as_tensor(_stacked(arrays))
     if isinstance(first, np.ndarray | np.generic) and not isinstance(first, np.str_ | np.bytes_):
         if first.dtype.kind in _NOT_NUMBERS:
             raise TypeError(_COLLATE_ERROR.format(first.dtype))
         arrays = [np.asarray(s) for s in samples]
         _same_shapes(arrays)
-        batch = np.stack(arrays)
+        batch = _stacked(arrays, list(samples))  # a Python float among them: the default float
         if batch.dtype.kind in _NOT_NUMBERS:  # numbers mixed with strings or objects
             raise TypeError(_COLLATE_ERROR.format(f"{first.dtype} mixed with {batch.dtype}"))
         return _as_tensor(batch)
@@ -449,6 +449,12 @@ def _numbers(samples, dtype) -> np.ndarray:
     except OverflowError:
         raise ValueError(f"default_collate: the integers {samples!r} do not fit in int64 (a Tensor of "
                          "integers holds -2**63 to 2**63 - 1)") from None
+
+
+def _stacked(arrays: list, samples: list | None = None) -> np.ndarray:
+    """The arrays of ``samples`` stacked in torch.stack's dtype: promoted by kind (int32 with
+    float32 is float32, as in PyTorch, where NumPy widens it to float64), each cast once."""
+    return np.stack(arrays, dtype=sequence_dtype(arrays if samples is None else samples), casting="unsafe")
 
 
 def _same_shapes(arrays: list) -> None:
