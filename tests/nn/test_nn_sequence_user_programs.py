@@ -128,3 +128,43 @@ def test_attention_to_no_keys_as_pytorch(kind, need_weights):
     assert results[1][1] == results[0][1]
     for ours, theirs in zip(results[1][:1] + results[1][2:], results[0][:1] + results[0][2:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+@pytest.mark.parametrize("padding", [False, True])
+@pytest.mark.parametrize("kind", ["mha", "mha_bias_kv", "encoder", "transformer"])
+def test_is_causal_hint_with_a_mask_that_is_not_causal_as_pytorch(kind, padding, need_weights):
+    """PyTorch takes ``is_causal=True`` as the promise that the mask is causal: without the
+    weights and without a padding mask its causal mask stands for the one given."""
+    if kind in ("encoder", "transformer") and need_weights:
+        pytest.skip("the layers never ask for the weights")
+    rng = np.random.default_rng(5)
+    x, memory, mask = rng.standard_normal((4, 2, E)), rng.standard_normal((5, 2, E)), rng.standard_normal((4, 4))
+    keys_padded = np.zeros((2, 4), bool)
+    keys_padded[1, 3] = True
+    results, weights = [], None
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        if kind.startswith("mha"):
+            module = lib.nn.MultiheadAttention(E, HEADS, add_bias_kv=kind == "mha_bias_kv", dtype=lib.float64)
+        elif kind == "encoder":
+            module = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.0, dtype=lib.float64), 2,
+                                               enable_nested_tensor=False)
+        else:
+            module = lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+        else:
+            module.load_state_dict(weights)
+        xt, m = lib.tensor(x, requires_grad=True), lib.tensor(mask)
+        pad = lib.tensor(keys_padded) if padding else None
+        if kind.startswith("mha"):
+            out = module(xt, xt, xt, attn_mask=m, is_causal=True, need_weights=need_weights, key_padding_mask=pad)[0]
+        elif kind == "encoder":
+            out = module(xt, mask=m, src_key_padding_mask=pad, is_causal=True)
+        else:
+            out = module(lib.tensor(memory), xt, tgt_mask=m, tgt_key_padding_mask=pad, tgt_is_causal=True)
+        (out * lib.tensor(np.sin(np.arange(out.numel())).reshape(out.shape))).sum().backward()
+        results.append([out.detach().numpy(), xt.grad.numpy()])
+    for ours, theirs in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

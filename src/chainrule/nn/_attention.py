@@ -207,7 +207,14 @@ def attention_block(query, key, value, num_heads: int, in_proj_weight, in_proj_b
     key and value: the projections (``in_proj_weight`` packed, or the three separate
     weights when it is None), PyTorch's extra keys, the heads' attention and the output
     projection. ``same``: query, key and value are one array (one packed projection);
-    ``masked_rows_nan``: see :func:`multi_head_attention`."""
+    ``masked_rows_nan``: see :func:`multi_head_attention`. With ``is_causal``, no
+    ``key_padding_mask`` and no weights wanted, a causal mask replaces ``attn_mask``, as
+    PyTorch's (its ``is_causal`` is the promise that ``attn_mask`` is causal)."""
+    # PyTorch's hint: its causal mask, over every key (the extra ones too), stands for the one given
+    hinted = (is_causal and attn_mask is not None and key_padding_mask is None and not need_weights
+              and not masked_rows_nan)
+    if hinted:
+        attn_mask = None
     e = query.shape[-1]
     b = in_proj_bias
     bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
@@ -223,8 +230,10 @@ def attention_block(query, key, value, num_heads: int, in_proj_weight, in_proj_b
     if bias_k is not None or add_zero_attn:
         if k is None:
             q, k, v = cnp.split(q, 3, axis=-1)
-        k, v, attn_mask, key_padding_mask = _extra_keys(length, k, v, attn_mask, key_padding_mask, is_causal,
-                                                        bias_k, bias_v, add_zero_attn)
+        k, v, attn_mask, key_padding_mask = _extra_keys(length, k, v, attn_mask, key_padding_mask,
+                                                        is_causal and not hinted, bias_k, bias_v, add_zero_attn)
+        if hinted:
+            attn_mask = _causal_mask(length, k.shape[1], _dtype(q))
     out, weights = multi_head_attention(q, k, v, num_heads, attn_mask, key_padding_mask, need_weights,
                                         average_attn_weights, dropout_p, training, is_causal, rng, masked_rows_nan)
     return _ops.linear(out, out_proj_weight, out_proj_bias), weights
