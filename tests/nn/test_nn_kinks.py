@@ -169,6 +169,10 @@ LAYERS = {
 OTHER_NONFINITE = {("layer_norm", "huge"), ("group_norm", "huge"), ("batch_norm", "huge"), ("rms_norm", "huge"),
                    ("scaled_dot_product_attention", "inf_nan"), ("scaled_dot_product_attention", "minus_inf"),
                    ("soft_margin", "huge"), ("soft_margin", "minus_inf"), ("mse", "huge")}
+# PyTorch's vectorised float32 gelu overflows on some processors (AMD EPYC): NaN at ±inf
+# and inf at 3e38, where its one-element and float64 kernels give the limits (inf, 0) and
+# 3e38, as here: compared where its answer is finite.
+OVERFLOWS_ON_SOME_PROCESSORS = {("gelu", "huge"), ("gelu", "inf_nan")}
 ROWS = {"inf_nan": [0, 1, 2], "huge": [2, 3, 5], "minus_inf": [1, 4, 5]}
 
 
@@ -186,6 +190,9 @@ def test_layers_and_losses_of_inf_nan_and_huge_inputs_are_silent_and_as_pytorch(
         results.append((y.detach().numpy(), x.grad.numpy()))
     for ours, theirs in zip(*results, strict=True):
         assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape)
-        if (name, rows) not in OTHER_NONFINITE:
+        if (name, rows) in OVERFLOWS_ON_SOME_PROCESSORS:
+            finite = np.isfinite(theirs)
+            np.testing.assert_allclose(ours[finite], theirs[finite], rtol=2e-5, atol=1e-6)
+        elif (name, rows) not in OTHER_NONFINITE:
             np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
             np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6, equal_nan=True)
