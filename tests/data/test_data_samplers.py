@@ -3,6 +3,8 @@ WeightedRandomSampler, BatchSampler, DataLoader(batch_sampler=...) and batch_siz
 IterableDataset and ChainDataset, StackDataset and ``dataset + dataset``; compared with
 PyTorch wherever the result does not depend on the random stream."""
 
+import collections.abc
+
 import numpy as np
 import pytest
 
@@ -235,3 +237,26 @@ def test_drawing_from_an_empty_data_source_fails_as_pytorchs_not_endlessly(repla
         list(tdata.RandomSampler([], replacement=replacement, num_samples=3))
     with pytest.raises(ValueError, match="empty data source"):
         list(cr.data.RandomSampler([], replacement=replacement, num_samples=3))
+
+
+@pytest.mark.parametrize("kind", ["iterable", "map without __len__", "base"])
+def test_a_dataset_without_len_is_not_sized_as_in_pytorch(kind):
+    # programs ask before they count: total = len(ds) if hasattr(ds, "__len__") else None
+    def make(lib):
+        if kind == "base":
+            return lib.Dataset()
+        if kind == "iterable":
+            return type("Stream", (lib.IterableDataset,), {"__iter__": lambda self: iter(range(3))})()
+        return type("Lookup", (lib.Dataset,), {"__getitem__": lambda self, i: i})()
+
+    ours, theirs = make(cr.data), make(tdata)
+    assert hasattr(ours, "__len__") == hasattr(theirs, "__len__") is False
+    assert isinstance(ours, collections.abc.Sized) == isinstance(theirs, collections.abc.Sized) is False
+    with pytest.raises(TypeError, match="has no len"):
+        len(ours)
+    if kind == "iterable":
+        with pytest.raises(TypeError, match="has no len"):
+            len(tdata.DataLoader(theirs, batch_size=2))
+        with pytest.raises(TypeError, match="has no len"):
+            len(DataLoader(ours, batch_size=2))
+        assert [b.tolist() for b in DataLoader(ours, batch_size=2)] == [[0, 1], [2]]

@@ -55,8 +55,8 @@ class Dataset:
     # Dataset[T] as in PyTorch (class MyData(Dataset[tuple[Tensor, Tensor]]))
     __class_getitem__ = classmethod(types.GenericAlias)
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    # no __len__ here, as in PyTorch: a dataset without one is not Sized (hasattr(ds,
+    # "__len__") is False, len(ds) a TypeError), so code that asks before it counts works
 
     def __getitem__(self, index: int):
         raise NotImplementedError
@@ -80,9 +80,6 @@ class IterableDataset(Dataset):
 
     def __getitem__(self, index):
         raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing it")
-
-    def __len__(self) -> int:
-        raise TypeError(f"{type(self).__name__} is an IterableDataset without __len__: its length is unknown")
 
     def __add__(self, other):
         return ChainDataset([self, other])
@@ -609,6 +606,9 @@ class DataLoader:
     def __len__(self) -> int:
         if self._batch_sampler is not None:
             return len(self._batch_sampler)
+        if self._sampler is None and not hasattr(self.dataset, "__len__"):
+            raise TypeError(f"object of type '{type(self.dataset).__name__}' has no len(): the loader's length is "
+                            "its dataset's (an IterableDataset may define __len__ to give one)")
         n = len(self.dataset) if self._sampler is None else len(self._sampler)
         if self.batch_size is None:
             return n
