@@ -46,9 +46,9 @@ class MultiheadAttention(Module):
     None when ``need_weights=False``). Bool masks mark with True what may NOT be
     attended; float masks are added to the scores. With ``is_causal=True`` and no
     ``attn_mask``, a causal mask is used; with an ``attn_mask``, no ``key_padding_mask`` and
-    ``need_weights=False``, PyTorch's causal mask stands for the one given (as PyTorch's). A query whose keys are all masked gets NaN
-    with the weights, or on PyTorch's inference fast path (see ``_native_path``), and
-    the output 0 (before ``out_proj``) otherwise.
+    ``need_weights=False``, PyTorch's causal mask stands for the one given (as PyTorch's).
+    A query whose keys are all masked gets NaN with the weights, or on PyTorch's inference
+    fast path (see ``_native_path``), and the output 0 (before ``out_proj``) otherwise.
 
     >>> import numpy as np
     >>> mha = MultiheadAttention(8, 2, batch_first=True, rng=0)
