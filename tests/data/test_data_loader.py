@@ -224,3 +224,15 @@ def test_prefetch_factor_defaults_to_pytorchs_with_workers():
     for workers in (0, 2):
         theirs = torch.utils.data.DataLoader(list(range(4)), num_workers=workers).prefetch_factor
         assert DataLoader(list(range(4)), num_workers=workers).prefetch_factor == theirs
+
+
+@pytest.mark.parametrize("n, lengths", [(10, [2.5, 7.5]), (0, [0.5, 0.6]), (0, [0.4, 0.4]), (4, [1.5, 2.5]),
+                                        (3, [0.9, 2.1])])
+def test_random_split_refuses_lengths_that_are_neither_sizes_nor_fractions_as_pytorch(n, lengths):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((ValueError, TypeError)):  # PyTorch's sum check, or its randperm of a float
+        torch.utils.data.random_split(list(range(n)), lengths)
+    with pytest.raises(ValueError, match="random_split: length"):  # not cut down to whole sizes
+        random_split(list(range(n)), lengths)
+    assert [len(p) for p in random_split(list(range(n)), [n - 1.0, 1.0] if n else [0, 0])] == (
+        [len(p) for p in torch.utils.data.random_split(list(range(n)), [n - 1, 1] if n else [0, 0])])

@@ -300,6 +300,10 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
                               stacklevel=2)
     else:
+        for i, x in enumerate(lengths):
+            if x != int(x):  # not cut down to an integer: 2.5 is not a size
+                raise ValueError(f"random_split: length {x!r} at index {i} is neither a whole number of samples "
+                                 f"nor part of fractions that sum to 1 (they sum to {sum(lengths)})")
         sizes = [int(x) for x in lengths]
     if sum(sizes) != n:
         raise ValueError(f"random_split: the lengths {list(lengths)} add up to {sum(lengths)}, not to the dataset's "
