@@ -236,3 +236,12 @@ def test_random_split_refuses_lengths_that_are_neither_sizes_nor_fractions_as_py
         random_split(list(range(n)), lengths)
     assert [len(p) for p in random_split(list(range(n)), [n - 1.0, 1.0] if n else [0, 0])] == (
         [len(p) for p in torch.utils.data.random_split(list(range(n)), [n - 1, 1] if n else [0, 0])])
+
+
+@pytest.mark.parametrize("arrays", [(np.array(3.0),), (np.array(3.0), np.arange(3)), (np.arange(3), np.array(1))])
+def test_a_tensor_dataset_of_a_0d_array_is_refused_as_pytorchs(arrays):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(IndexError):  # PyTorch's: a 0-d tensor has no dimension 0 to count samples along
+        torch.utils.data.TensorDataset(*(torch.as_tensor(a) for a in arrays))
+    with pytest.raises(ValueError, match="same length, got .*'scalar'"):
+        TensorDataset(*arrays)

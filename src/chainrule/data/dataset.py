@@ -194,7 +194,7 @@ class TensorDataset(Dataset):
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
         self.arrays = tuple(np.asarray(plain(a)) for a in arrays)
-        n = len(self.arrays[0])
+        n = len(self.arrays[0]) if self.arrays[0].ndim else None  # a 0-d array has no rows
         for a in self.arrays:
             if a.ndim == 0 or len(a) != n:
                 raise ValueError(
