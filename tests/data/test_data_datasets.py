@@ -136,6 +136,17 @@ def test_train_test_split_keeps_a_sample_in_each_part():
         train_test_split(np.arange(1), np.arange(1), 0.5)
 
 
+@pytest.mark.parametrize("nx, ny", [(10, 5), (5, 10), (2, 3)])
+def test_train_test_split_refuses_x_and_y_of_different_lengths_as_scikit_learns(nx, ny):
+    from chainrule.data import train_test_split
+
+    sklearn_split = pytest.importorskip("sklearn.model_selection").train_test_split
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        sklearn_split(np.arange(nx), np.arange(ny), test_size=0.2)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):  # not y's rows left out silently
+        train_test_split(np.arange(nx), np.arange(ny), 0.2)
+
+
 @pytest.mark.parametrize("dims", [(2**32 - 1,) * 4, (2**31, 2**31, 4), (65536, 65536, 65536)])
 def test_an_idx_header_of_huge_sizes_is_called_truncated_with_its_true_size(tmp_path, dims):
     (tmp_path / "huge").write_bytes(bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + b"\x05")

@@ -118,6 +118,9 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, s
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     n = len(x)
+    if len(y) != n:  # rows are paired by position: none may be left over
+        raise ValueError(f"train_test_split: x and y must have the same number of samples, got {n} and {len(y)} "
+                         "(found input variables with inconsistent numbers of samples)")
     if n < 2:
         raise ValueError(f"train_test_split: {n} sample{'s' * (n != 1)} cannot be split into a training and a "
                          "test part")
