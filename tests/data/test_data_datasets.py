@@ -180,3 +180,19 @@ def test_each_split_is_scaled_by_its_own_pixel_type(tmp_path):
     train, test = load_mnist(tmp_path / "m.npz")
     np.testing.assert_allclose(train.arrays[0], floats.reshape(12, -1), rtol=1e-6)
     np.testing.assert_allclose(test.arrays[0], TEST_X.reshape(5, -1) / 255.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("content, what", [
+    (None, "an IDX file"), (b"", "empty"), (gzip.compress(b"PK\x03\x04"), "gzipped"), (b"\x93NUMPY\x01\x00", "bytes"),
+], ids=["idx", "empty", "gzip", "npy"])
+def test_a_file_that_is_no_npz_is_named_for_what_it_is(tmp_path, content, what):
+    # an .npz is a zip archive (its first bytes PK\x03\x04); NumPy's reader calls anything
+    # else pickled data and advises allow_pickle, which would not read it either
+    path = tmp_path / "train-images-idx3-ubyte"
+    if content is None:
+        write_idx(path, TRAIN_X)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DatasetError, match=f"not an .npz file \\(it .*{what}.*folder of the four IDX files") as e:
+        load_mnist(path)
+    assert "pickle" not in str(e.value)

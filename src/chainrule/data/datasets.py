@@ -178,7 +178,30 @@ def _find(directory: Path, names: tuple[str, ...]) -> Path:
     raise DatasetError(f"{directory}: no file {names[0]} (or {names[0]}.gz) in this directory")
 
 
+def _not_npz(magic: bytes) -> str | None:
+    """What a file is instead of an .npz (a zip archive), by its first four bytes; None for a zip."""
+    if magic == b"PK\x03\x04":
+        return None
+    if not magic:
+        return "it is empty"
+    if magic[:2] == b"\x1f\x8b":
+        return "it is gzipped"
+    if len(magic) == 4 and magic[:2] == b"\0\0" and magic[2] in _IDX_TYPES:
+        return "it is an IDX file"
+    return f"it starts with the bytes {magic.hex()}, not a zip archive's"
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            other = _not_npz(f.read(4))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if other is not None:  # NumPy would call it pickled data, and advise allow_pickle
+        raise DatasetError(f"{path}: not an .npz file ({other}): give load_mnist a folder of the four IDX files, "
+                           "or an .npz of x_train, y_train, x_test and y_test")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in _MNIST_FILES if k not in f.files]
