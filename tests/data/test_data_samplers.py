@@ -4,6 +4,7 @@ IterableDataset and ChainDataset, StackDataset and ``dataset + dataset``; compar
 PyTorch wherever the result does not depend on the random stream."""
 
 import collections.abc
+import itertools
 
 import numpy as np
 import pytest
@@ -260,3 +261,28 @@ def test_a_dataset_without_len_is_not_sized_as_in_pytorch(kind):
         with pytest.raises(TypeError, match="has no len"):
             len(DataLoader(ours, batch_size=2))
         assert [b.tolist() for b in DataLoader(ours, batch_size=2)] == [[0, 1], [2]]
+
+
+
+def endless_and_stream(lib):
+    """A map-style dataset whose __getitem__ answers any index (it never raises IndexError),
+    and a stream, both of ``lib``."""
+    squares = type("Squares", (lib.Dataset,), {"__len__": lambda self: 3, "__getitem__": lambda self, i: i * i})
+    stream = type("Stream", (lib.IterableDataset,), {"__iter__": lambda self: iter([7, 8])})
+    return squares(), stream()
+
+
+@pytest.mark.parametrize("case", ["map-style", "list after a stream", "stream + map-style"])
+def test_a_chain_of_a_map_style_dataset_is_refused_as_pytorchs_not_streamed_forever(case):
+    def build(lib):
+        squares, stream = endless_and_stream(lib)
+        if case == "stream + map-style":
+            return stream + squares
+        return lib.ChainDataset([squares] if case == "map-style" else [stream, [1, 2]])
+
+    with pytest.raises(AssertionError, match="only supports IterableDataset"):
+        list(build(tdata))
+    with pytest.raises(TypeError, match="only supports IterableDataset"):
+        list(itertools.islice(build(cr.data), 10))  # on the previous version, 10 squares of an endless stream
+    with pytest.raises(TypeError, match="only supports IterableDataset"):
+        len(build(cr.data))

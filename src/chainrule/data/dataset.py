@@ -93,10 +93,21 @@ class ChainDataset(IterableDataset):
 
     def __iter__(self) -> Iterator:
         for d in self.datasets:
+            _stream_only(d)
             yield from d
 
     def __len__(self) -> int:
+        for d in self.datasets:
+            _stream_only(d)
         return sum(len(d) for d in self.datasets)
+
+
+def _stream_only(d) -> None:
+    """Refuse a map-style dataset in a ChainDataset, as PyTorch's does: iterated by its
+    ``__getitem__`` until an IndexError, one that never raises would stream forever."""
+    if not isinstance(d, IterableDataset):
+        raise TypeError(f"ChainDataset only supports IterableDataset, got a {type(d).__name__} (join map-style "
+                        "datasets with ConcatDataset, or ds1 + ds2)")
 
 
 class StackDataset(Dataset):
