@@ -196,3 +196,13 @@ def test_a_file_that_is_no_npz_is_named_for_what_it_is(tmp_path, content, what):
     with pytest.raises(DatasetError, match=f"not an .npz file \\(it .*{what}.*folder of the four IDX files") as e:
         load_mnist(path)
     assert "pickle" not in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, "int64", bool])
+def test_images_scaled_to_an_integer_type_are_refused_not_zeroed(tmp_path, dtype):
+    # pixels / 255 lie in [0, 1]: an integer type would hold 0 for all but white pixels
+    assert not np.all((TRAIN_X / 255.0).astype(dtype) == TRAIN_X / 255.0)
+    np.savez(tmp_path / "m.npz", x_train=TRAIN_X, y_train=TRAIN_Y, x_test=TEST_X, y_test=TEST_Y)
+    with pytest.raises(TypeError, match="floating-point type"):
+        load_mnist(tmp_path / "m.npz", dtype=dtype)
+    assert load_mnist(tmp_path / "m.npz", dtype=np.float16)[0].arrays[0].dtype == np.float16

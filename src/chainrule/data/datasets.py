@@ -130,6 +130,16 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, s
     return x[train], y[train], x[test], y[test]
 
 
+def _pixel_type(dtype) -> type:
+    """The NumPy type of the scaled pixels: a floating one (in an integer type every pixel
+    of [0, 1) would be 0)."""
+    kind = np.dtype(dtype)
+    if kind.kind != "f":
+        raise TypeError(f"the images' dtype must be a floating-point type (float32, float64, float16), not {kind}: "
+                        "pixels are scaled to [0, 1]")
+    return kind.type
+
+
 def _prepare(images: np.ndarray, labels: np.ndarray, scale: float, flatten: bool, dtype) -> TensorDataset:
     x = images.astype(dtype) * dtype(1.0 / scale)
     x = x.reshape(len(x), math.prod(x.shape[1:])) if flatten else x.reshape(len(x), 1, *x.shape[1:])
@@ -158,7 +168,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, flatten: bool = True,
     images = digits.images.astype(np.float64)
     labels = digits.target.astype(np.int64)
     xtr, ytr, xte, yte = train_test_split(images, labels, test_fraction, seed)
-    dtype = np.dtype(dtype).type
+    dtype = _pixel_type(dtype)
     return _prepare(xtr, ytr, 16.0, flatten, dtype), _prepare(xte, yte, 16.0, flatten, dtype)
 
 
@@ -242,7 +252,7 @@ def load_mnist(path: str | os.PathLike, flatten: bool = True, dtype=np.float32):
             )
         if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 9)):
             raise DatasetError(f"{path}: {split} labels must be integers 0…9")
-    dtype = np.dtype(dtype).type
+    dtype = _pixel_type(dtype)
     return tuple(_prepare(arrays[f"x_{split}"], arrays[f"y_{split}"],
                           255.0 if arrays[f"x_{split}"].dtype == np.uint8 else 1.0, flatten, dtype)
                  for split in ("train", "test"))
