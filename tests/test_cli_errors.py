@@ -180,3 +180,13 @@ def test_resuming_the_other_task_s_checkpoint_names_the_task_that_wrote_it(tmp_p
     writer = "'chainrule train --task charlm'" if trained == "charlm" else "'chainrule train' (the classify task)"
     assert err.count("\n") == 1 and f"checkpoint.safetensors is a checkpoint of {writer}, not of " in err
     assert err.rstrip().endswith("pass the task it was trained with, or another --out")
+
+
+@pytest.mark.parametrize("empty", [("train",), ("test",), ("train", "test")])
+def test_a_data_file_with_a_split_of_no_images_is_one_line(tmp_path, capsys, empty):
+    images = {s: np.zeros((0 if s in empty else 3, 28, 28), np.uint8) for s in ("train", "test")}
+    np.savez(tmp_path / "m.npz", **{f"x_{s}": x for s, x in images.items()},
+             **{f"y_{s}": np.zeros(len(x), np.uint8) for s, x in images.items()})
+    err = _damaged(capsys, [*ARGS, "--data", "mnist", "--data-path", str(tmp_path / "m.npz"),
+                            "--out", str(tmp_path / "o")])
+    assert "images are none" in err and not (tmp_path / "o").exists()

@@ -224,7 +224,12 @@ def _load_data(config: dict[str, Any], data_path: str | None = None):
     path = data_path or config.get("data_path")
     if not path:
         raise CLIError(f"--data {name} needs --data-path (a directory of IDX files or an .npz)", 2)
-    return data.load_mnist(path, flatten=flatten)
+    train_set, test_set = data.load_mnist(path, flatten=flatten)
+    empty = [split for split, part in (("training", train_set), ("test", test_set)) if not len(part)]
+    if empty:  # nothing to train on, or an accuracy of no images
+        raise CLIError(f"{path}: the {' and the '.join(empty)} images are none: give a file with images in both "
+                       "splits")
+    return train_set, test_set
 
 
 def _evaluate(model, dataset, batch_size: int = 1024) -> tuple[float, float]:
