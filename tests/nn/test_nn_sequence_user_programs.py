@@ -168,3 +168,38 @@ def test_is_causal_hint_with_a_mask_that_is_not_causal_as_pytorch(kind, padding,
         results.append([out.detach().numpy(), xt.grad.numpy()])
     for ours, theirs in zip(results[1], results[0], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["mha", "layer", "encoder"])
+def test_fastpath_switched_off_as_pytorch(kind):
+    """``backends.mha.set_fastpath_enabled(False)``: the inference fast path is not taken (a
+    query with all keys masked gets 0 without the weights; the encoder keeps the padding)."""
+    padding = np.zeros((2, 4), bool)
+    padding[0] = True
+    padding[1, 3] = True
+    x = np.random.default_rng(6).standard_normal((2, 4, E))
+    outs, weights = [], None
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        if kind == "mha":
+            module = lib.nn.MultiheadAttention(E, HEADS, batch_first=True, dtype=lib.float64)
+        else:
+            module = lib.nn.TransformerEncoderLayer(E, HEADS, 12, batch_first=True, dtype=lib.float64)
+            module = module if kind == "layer" else lib.nn.TransformerEncoder(module, 2)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+        else:
+            module.load_state_dict(weights)
+        module.eval()
+        assert lib.backends.mha.get_fastpath_enabled()
+        lib.backends.mha.set_fastpath_enabled(False)
+        try:
+            with lib.no_grad():
+                xt, pad = lib.tensor(x), lib.tensor(padding)
+                out = module(xt, xt, xt, key_padding_mask=pad, need_weights=False)[0] if kind == "mha" \
+                    else module(xt, src_key_padding_mask=pad)
+        finally:
+            lib.backends.mha.set_fastpath_enabled(True)
+        outs.append(out.numpy())
+    assert not np.isnan(outs[0]).any()
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-10, atol=1e-12)

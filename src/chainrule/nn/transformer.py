@@ -27,6 +27,7 @@ from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.layers import LayerNorm, Linear, _empty, param_dtype
 from chainrule.nn.module import Module
+from chainrule.numpy.torch_runtime import mha_fastpath_enabled
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "Transformer"]
@@ -48,7 +49,8 @@ class MultiheadAttention(Module):
     ``attn_mask``, a causal mask is used; with an ``attn_mask``, no ``key_padding_mask`` and
     ``need_weights=False``, PyTorch's causal mask stands for the one given (as PyTorch's).
     A query whose keys are all masked gets NaN with the weights, or on PyTorch's inference
-    fast path (see ``_native_path``), and the output 0 (before ``out_proj``) otherwise.
+    fast path (see ``_native_path``; off with ``backends.mha.set_fastpath_enabled(False)``),
+    and the output 0 (before ``out_proj``) otherwise.
 
     >>> import numpy as np
     >>> mha = MultiheadAttention(8, 2, batch_first=True, rng=0)
@@ -129,9 +131,9 @@ class MultiheadAttention(Module):
         self-attention (one tensor as query, key and value) in evaluation mode, an even
         number of heads, packed projections with biases, no extra keys, no float mask and
         nothing that requires a gradient while gradients are on."""
-        if (query.ndim != 3 or query is not key or key is not value or self.training or self.num_heads % 2
-                or not self.batch_first or self.bias_k is not None or self.add_zero_attn
-                or not self._qkv_same_embed_dim or self.in_proj_bias is None):
+        if (not mha_fastpath_enabled() or query.ndim != 3 or query is not key or key is not value
+                or self.training or self.num_heads % 2 or not self.batch_first or self.bias_k is not None
+                or self.add_zero_attn or not self._qkv_same_embed_dim or self.in_proj_bias is None):
             return False
         if any(m is not None and _dtype_kind(m) == "f" for m in (key_padding_mask, attn_mask)):
             return False
@@ -259,8 +261,8 @@ class TransformerEncoderLayer(_Block):
     def _native_path(self, src) -> bool:
         """Whether PyTorch runs this call as one fused layer (its inference fast path)."""
         attn = self.self_attn
-        if (src.ndim != 3 or self.training or not attn.batch_first or attn.in_proj_bias is None
-                or not attn._qkv_same_embed_dim or not _relu_or_gelu(self.activation)
+        if (not mha_fastpath_enabled() or src.ndim != 3 or self.training or not attn.batch_first
+                or attn.in_proj_bias is None or not attn._qkv_same_embed_dim or not _relu_or_gelu(self.activation)
                 or self.norm1.eps != self.norm2.eps or attn.num_heads % 2):
             return False
         if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
@@ -350,8 +352,8 @@ class TransformerEncoder(Module):
 
     def _runs_nested(self, src, mask, padding) -> bool:
         """Whether PyTorch would run this call on nested tensors (see the class's docstring)."""
-        if not self.use_nested_tensor or self.layers[0].training or src.ndim != 3 or padding is None \
-                or mask is not None:
+        if not mha_fastpath_enabled() or not self.use_nested_tensor or self.layers[0].training or src.ndim != 3 \
+                or padding is None or mask is not None:
             return False
         first = self.layers[0]
         tensors = (src, *first.self_attn.parameters(), *first.norm1.parameters(), *first.norm2.parameters(),

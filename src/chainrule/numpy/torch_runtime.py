@@ -118,7 +118,25 @@ def _as_is(fn: Callable | None = None, recursive: bool = True):
     return (lambda f: f) if fn is None else fn
 
 
+_MHA_FASTPATH = {"enabled": True}
+
+
+def mha_fastpath_enabled() -> bool:
+    """``torch.backends.mha.get_fastpath_enabled()``: whether ``nn.MultiheadAttention`` and
+    ``nn.TransformerEncoderLayer``/``TransformerEncoder`` compute as PyTorch's inference fast
+    path where its conditions hold (a query whose keys are all masked gets NaN; the encoder
+    skips the padding), as they do by default."""
+    return _MHA_FASTPATH["enabled"]
+
+
+def set_mha_fastpath_enabled(value: bool) -> None:
+    """``torch.backends.mha.set_fastpath_enabled(value)``."""
+    _MHA_FASTPATH["enabled"] = bool(value)
+
+
 backends = types.SimpleNamespace(
+    mha=types.SimpleNamespace(get_fastpath_enabled=mha_fastpath_enabled,
+                              set_fastpath_enabled=set_mha_fastpath_enabled),
     mps=types.SimpleNamespace(is_available=_false, is_built=_false),
     cuda=types.SimpleNamespace(is_built=_false, matmul=types.SimpleNamespace(allow_tf32=False),
                                sdp_kernel=_any_kernel, enable_flash_sdp=_nothing, enable_mem_efficient_sdp=_nothing,
