@@ -15,6 +15,19 @@ pytestmark = pytest.mark.torch
 E, HEADS = 8, 2
 
 
+def _torch_then_ours(make):
+    """``(lib, make(lib))`` for PyTorch, then for chainrule with PyTorch's weights loaded."""
+    weights = None
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        module = make(lib)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+        else:
+            module.load_state_dict(weights)
+        yield lib, module
+
+
 def _build(lib, kind, batch_first):
     lib.manual_seed(0)
     if kind == "mha":
@@ -46,13 +59,8 @@ def _masks(lib, case):
 @pytest.mark.parametrize("kind", ["mha", "layer", "layer_norm_first", "layer_callable", "layer_hooked"])
 def test_fully_masked_query_in_inference_as_pytorch(kind, batch_first, case, grad):
     x = np.random.default_rng(1).standard_normal((2, 4, E) if batch_first else (4, 2, E))
-    outs, weights = [], None
-    for lib in (torch, cr):
-        module = _build(lib, kind, batch_first)
-        if weights is None:
-            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-        else:
-            module.load_state_dict(weights)
+    outs = []
+    for lib, module in _torch_then_ours(lambda lib: _build(lib, kind, batch_first)):
         module.eval()
         masks = _masks(lib, case)
         if kind != "mha":
@@ -81,15 +89,12 @@ def test_encoder_nested_inference_with_and_without_mask_check_as_pytorch(padding
     if padding_case != "end_padded":
         padding[2, 1] = True  # PyTorch checks this only with mask_check
     x = np.random.default_rng(3).standard_normal((3, 5, E))
-    outs, weights = [], None
-    for lib in (torch, cr):
-        lib.manual_seed(0)
+    def make(lib):
         layer = lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.1, batch_first=True, dtype=lib.float64)
-        enc = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(E, dtype=lib.float64), mask_check=mask_check)
-        if weights is None:
-            weights = {k: v.detach().numpy().copy() for k, v in enc.state_dict().items()}
-        else:
-            enc.load_state_dict(weights)
+        return lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(E, dtype=lib.float64), mask_check=mask_check)
+
+    outs = []
+    for lib, enc in _torch_then_ours(make):
         enc.eval()
         mask = lib.tensor(np.where(padding, -np.inf, 0.0) if padding_case.endswith("float") else padding)
         with lib.no_grad():
@@ -103,17 +108,13 @@ def test_attention_to_no_keys_as_pytorch(kind, need_weights):
     output projection, weights of shape (N, L, 0), and gradients."""
     rng = np.random.default_rng(4)
     src, tgt = rng.standard_normal((0, 2, E)), rng.standard_normal((3, 2, E))
-    results, weights = [], None
-    for lib in (torch, cr):
-        lib.manual_seed(0)
+    def make(lib):
         if kind == "mha":
-            module = lib.nn.MultiheadAttention(E, HEADS, dtype=lib.float64)
-        else:
-            module = lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
-        if weights is None:
-            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-        else:
-            module.load_state_dict(weights)
+            return lib.nn.MultiheadAttention(E, HEADS, dtype=lib.float64)
+        return lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
+
+    results = []
+    for lib, module in _torch_then_ours(make):
         with lib.no_grad():  # a bias, so that the output is not 0
             module.get_submodule("out_proj" if kind == "mha" else "decoder.layers.0.multihead_attn.out_proj") \
                 .bias.copy_(lib.tensor(np.arange(E, dtype=np.float64)))
@@ -142,20 +143,16 @@ def test_is_causal_hint_with_a_mask_that_is_not_causal_as_pytorch(kind, padding,
     x, memory, mask = rng.standard_normal((4, 2, E)), rng.standard_normal((5, 2, E)), rng.standard_normal((4, 4))
     keys_padded = np.zeros((2, 4), bool)
     keys_padded[1, 3] = True
-    results, weights = [], None
-    for lib in (torch, cr):
-        lib.manual_seed(0)
+    def make(lib):
         if kind.startswith("mha"):
-            module = lib.nn.MultiheadAttention(E, HEADS, add_bias_kv=kind == "mha_bias_kv", dtype=lib.float64)
-        elif kind == "encoder":
-            module = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.0, dtype=lib.float64), 2,
-                                               enable_nested_tensor=False)
-        else:
-            module = lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
-        if weights is None:
-            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-        else:
-            module.load_state_dict(weights)
+            return lib.nn.MultiheadAttention(E, HEADS, add_bias_kv=kind == "mha_bias_kv", dtype=lib.float64)
+        if kind == "encoder":
+            return lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.0, dtype=lib.float64), 2,
+                                             enable_nested_tensor=False)
+        return lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
+
+    results = []
+    for lib, module in _torch_then_ours(make):
         xt, m = lib.tensor(x, requires_grad=True), lib.tensor(mask)
         pad = lib.tensor(keys_padded) if padding else None
         if kind.startswith("mha"):
@@ -178,18 +175,14 @@ def test_fastpath_switched_off_as_pytorch(kind):
     padding[0] = True
     padding[1, 3] = True
     x = np.random.default_rng(6).standard_normal((2, 4, E))
-    outs, weights = [], None
-    for lib in (torch, cr):
-        lib.manual_seed(0)
+    def make(lib):
         if kind == "mha":
-            module = lib.nn.MultiheadAttention(E, HEADS, batch_first=True, dtype=lib.float64)
-        else:
-            module = lib.nn.TransformerEncoderLayer(E, HEADS, 12, batch_first=True, dtype=lib.float64)
-            module = module if kind == "layer" else lib.nn.TransformerEncoder(module, 2)
-        if weights is None:
-            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-        else:
-            module.load_state_dict(weights)
+            return lib.nn.MultiheadAttention(E, HEADS, batch_first=True, dtype=lib.float64)
+        layer = lib.nn.TransformerEncoderLayer(E, HEADS, 12, batch_first=True, dtype=lib.float64)
+        return layer if kind == "layer" else lib.nn.TransformerEncoder(layer, 2)
+
+    outs = []
+    for lib, module in _torch_then_ours(make):
         module.eval()
         assert lib.backends.mha.get_fastpath_enabled()
         lib.backends.mha.set_fastpath_enabled(False)
