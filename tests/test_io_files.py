@@ -1,6 +1,7 @@
 """Model files on disk as users meet them: the permissions of a saved file, saving into
 a folder or a missing one, an interrupted save, a header whose numbers are not whole,
-and weights tied or cast on loading (the real PyTorch as the oracle)."""
+weights tied or cast on loading (the real PyTorch as the oracle), and a file or a stream
+read in stages, refused at the first bad one (the safetensors package as the oracle)."""
 
 import io
 import json
@@ -13,7 +14,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.io import ModelFileError, load, save
+from chainrule.io import ModelFileError, load, load_metadata, save
 from test_io import backend  # noqa: F401  (the fixture: with and without the safetensors package)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -218,3 +219,80 @@ def test_saving_to_a_named_pipe_writes_into_it_as_open_does(tmp_path):
         os.close(reader)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(os.listdir(tmp_path)) == ["pipe"]
     assert load(io.BytesIO(got))["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+class _Reader:
+    """A binary file of ``content``, then zeros without end if ``endless`` (as /dev/zero, or a
+    pipe that is never closed, gives); a stream unless ``seekable``. Asking for more than
+    ``limit`` bytes in all fails the test: a model file is read a stage at a time, and a
+    stage that cannot be a safetensors file's is refused before the next is read."""
+
+    def __init__(self, content, seekable, endless=False, limit=1 << 20):
+        self.content, self._seekable, self.endless, self.limit, self.pos = content, seekable, endless, limit, 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = float("inf") if self.endless else len(self.content) - self.pos
+        if not self.endless:
+            n = min(n, len(self.content) - self.pos)
+        assert self.pos + n <= self.limit, f"asked for {self.pos + n} bytes of a file read in stages"
+        got = self.content[self.pos:self.pos + n]
+        got += bytes(n - len(got))
+        self.pos += n
+        return got
+
+    def seekable(self):
+        return self._seekable
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        assert self._seekable
+        self.pos = offset + (len(self.content) if whence == io.SEEK_END else 0)
+        return self.pos
+
+
+def _header(entries):
+    text = json.dumps(entries).encode()
+    return struct.pack("<Q", len(text)) + text
+
+
+_BIG = bytes(2 << 20)  # more than _Reader's limit
+_ONE = _header({"w": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}) + bytes(8)
+
+
+@pytest.mark.parametrize("content, seekable, endless, message", [
+    (b"", False, True, r"corrupt safetensors header"),  # /dev/zero
+    (struct.pack("<Q", 2**40), False, True, r"header length 1099511627776 is implausible"),
+    (struct.pack("<Q", 2**40) + _BIG, True, False, r"header length 1099511627776 is implausible"),
+    (struct.pack("<Q", 50_000_000) + _BIG, True, False, r"the header needs 50000000 bytes, the file has 2097152"),
+    (struct.pack("<Q", 50_000_000) + b"{}", False, False, r"the header needs 50000000 bytes, the file has 2$"),
+    (_header({"w": {"dtype": "F64", "shape": [10**8], "data_offsets": [0, 8 * 10**8]}}) + _BIG, True, False,
+     r"the arrays need 800000000 bytes of data, the file has 2097152"),
+    (_ONE + _BIG, True, False, r"corrupt: 2097152 bytes after the last array"),
+    (_ONE + b"\0\0", False, False, r"corrupt: 2 bytes after the last array"),
+], ids=["dev-zero", "huge-header-stream", "huge-header", "header-past-the-end", "header-past-the-end-stream",
+        "data-past-the-end", "bytes-after", "bytes-after-stream"])
+def test_a_file_is_read_in_stages_and_refused_at_the_first_bad_one(backend, content, seekable, endless,  # noqa: F811
+                                                                  message):
+    stn = pytest.importorskip("safetensors.numpy") if backend == "package" else None
+    if stn is not None:  # the oracle: the safetensors package refuses the same bytes
+        with pytest.raises(Exception, match="Error while deserializing"):
+            stn.load(content + (bytes(64) if endless else b""))
+    with pytest.raises(ModelFileError, match=r"<.*_Reader.*>: .*" + message):
+        load(_Reader(content, seekable, endless))
+    with pytest.raises(ModelFileError, match=message):
+        load_metadata(_Reader(content, seekable, endless))
+    if content == b"" and os.path.exists("/dev/zero"):  # (after the check above, which fails without hanging)
+        with pytest.raises(ModelFileError, match="/dev/zero: corrupt safetensors header"):
+            load("/dev/zero")
+
+
+def test_a_stream_of_a_valid_file_loads_as_the_file_does(tmp_path, backend):  # noqa: F811
+    save({"w": np.arange(3.0), "b": np.ones(2, np.float32)}, tmp_path / "m.safetensors", metadata={"k": "v"})
+    raw = (tmp_path / "m.safetensors").read_bytes()
+    for seekable in (True, False):
+        got = load(_Reader(raw, seekable))
+        assert list(got) == ["w", "b"] and got["w"].tolist() == [0.0, 1.0, 2.0] and got["b"].dtype == np.float32
+        assert load_metadata(_Reader(raw, seekable)) == {"k": "v"}

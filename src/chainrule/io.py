@@ -37,6 +37,7 @@ import io
 import json
 import math
 import os
+import stat
 import struct
 import tempfile
 import zipfile
@@ -75,6 +76,7 @@ _DTYPES = {
 }
 _NAMES = {v: k for k, v in _DTYPES.items()}
 _MAX_HEADER = 100_000_000  # the limit the reference implementation enforces
+_CHUNK = 1 << 24  # a stream is read this many bytes at a time
 
 
 class ModelFileError(ValueError):
@@ -308,37 +310,77 @@ def _umask() -> int:
     return mask
 
 
-def _read(path: str | os.PathLike | BinaryIO) -> bytes:
+def _read(path: str | os.PathLike | BinaryIO, arrays: bool = True) -> tuple[bytes, dict[str, Any], dict[str, str], int]:
+    """The file's bytes (the whole file if ``arrays``, else only up to its header), its tensor
+    entries, its metadata and where its data starts. It is read in stages, each checked
+    before the next is read, as the safetensors package reads: the header length (an absurd
+    one refused), the header, the size of the data it claims against the file's size; so a
+    file that is not a safetensors file is refused after its first bytes, and a pipe or a
+    device (/dev/zero) is never read without end."""
     if hasattr(path, "read"):
-        try:
-            data = path.read()
-        except UnicodeDecodeError:  # a file opened in text mode
-            data = ""
-        if not isinstance(data, bytes):
-            raise TypeError(f"load: {path!r} gives {type(data).__name__}, not bytes; open the file in binary mode")
-        return data
+        return _read_stages(path, _size_of(path), path, arrays)
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        f = open(path, "rb")  # noqa: SIM115  (closed below)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such model file") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path}: is a directory, not a model file") from None
+    with f:
+        st = os.fstat(f.fileno())
+        return _read_stages(f, st.st_size if stat.S_ISREG(st.st_mode) else None, path, arrays)
 
 
-def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], int]:
-    """The tensor entries, the metadata, and where the data starts; every range checked."""
-    if len(data) < 8:
-        raise ModelFileError(f"{path}: truncated: {len(data)} bytes, too short for a safetensors header")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER and data[:4] == b"PK\x03\x04" and not _holds_a_pickle(data):
+def _size_of(f) -> int | None:
+    """The bytes from the position of the file object ``f`` to its end; None for a stream
+    (a pipe, a device, a socket, a compressed file), which is read only as far as needed."""
+    try:
+        raw = getattr(f, "raw", f)
+        if isinstance(raw, io.FileIO):  # an open file: its size, unless it is a device or a pipe
+            st = os.fstat(raw.fileno())
+            return max(st.st_size - f.tell(), 0) if stat.S_ISREG(st.st_mode) else None
+        if not f.seekable():
+            return None
+        here = f.tell()
+        end = f.seek(0, io.SEEK_END)
+        f.seek(here)
+        return max(end - here, 0)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _take(f, n: int, chunk: int = _CHUNK) -> bytes:
+    """Up to ``n`` bytes of ``f`` (fewer at its end), read ``chunk`` bytes at a time, so that a
+    length a stream claims is never allocated before its bytes arrive."""
+    parts = []
+    while n > 0:
+        try:
+            part = f.read(min(n, chunk))
+        except UnicodeDecodeError:  # a file opened in text mode
+            part = ""
+        if not isinstance(part, bytes):
+            raise TypeError(f"load: {f!r} gives {type(part).__name__}, not bytes; open the file in binary mode")
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+def _read_stages(f, size: int | None, path, arrays: bool) -> tuple[bytes, dict[str, Any], dict[str, str], int]:
+    """:func:`_read` of the open file ``f``, ``size`` bytes from its position (None for a stream)."""
+    origin = f.tell() if size is not None else None
+    head = _take(f, 8)
+    if len(head) < 8:
+        raise ModelFileError(f"{path}: truncated: {len(head)} bytes, too short for a safetensors header")
+    (n,) = struct.unpack("<Q", head)
+    if n > _MAX_HEADER and head[:4] == b"PK\x03\x04" and not _holds_a_pickle(f, head, origin):
         raise ModelFileError(f"{path}: a zip archive (an .npz?), not a safetensors file: numpy.load reads an .npz, "
                              "and cr.save(dict(numpy.load(path)), 'model.safetensors') converts it")
-    if data[:6] == b"\x93NUMPY":
+    if head[:6] == b"\x93NUMPY":
         raise ModelFileError(f"{path}: a NumPy .npy file, not a safetensors file: numpy.load reads it, and "
                              "cr.save({'name': numpy.load(path)}, 'model.safetensors') converts it")
-    if n > _MAX_HEADER and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):  # torch.save's zip, a pickle
+    if n > _MAX_HEADER and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):  # torch.save's zip, a pickle
         raise ModelFileError(
             f"{path}: a pickle file (PyTorch's torch.save writes one), which chainrule does not read: "
             "loading a pickle can run code. Write it as safetensors from PyTorch instead: "
@@ -346,10 +388,47 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
         )
     if n > _MAX_HEADER:
         raise ModelFileError(f"{path}: not a safetensors file (header length {n} is implausible)")
-    if 8 + n > len(data):
-        raise ModelFileError(f"{path}: truncated: the header needs {n} bytes, the file has {len(data) - 8}")
+    if size is not None and 8 + n > size:
+        raise ModelFileError(f"{path}: truncated: the header needs {n} bytes, the file has {size - 8}")
+    text = _take(f, n)
+    if len(text) < n:
+        raise ModelFileError(f"{path}: truncated: the header needs {n} bytes, the file has {len(text)}")
+    header, metadata, need = _parse_header(text, path)
+    start = 8 + n
+    if size is not None:
+        have = size - start
+    else:  # a stream: its data, then whatever follows, counted up to a bound
+        body = _take(f, need)
+        have = len(body) + (_count_rest(f) if len(body) == need else 0)
+    if need > have:
+        raise ModelFileError(f"{path}: truncated: the arrays need {need} bytes of data, the file has {have}")
+    if need < have:
+        more = "more than " if size is None and have - need > _MAX_HEADER else ""
+        raise ModelFileError(f"{path}: corrupt: {more}{have - need} bytes after the last array")
+    if size is None:
+        return b"".join([head, text, body]), header, metadata, start
+    if not arrays:
+        return head + text, header, metadata, start
+    f.seek(origin)  # the file in one read, header and all, as the decoder takes it
+    data = _take(f, start + need, chunk=start + need)
+    if len(data) < start + need:  # (it shrank while being read)
+        raise ModelFileError(f"{path}: truncated: the arrays need {need} bytes of data, "
+                             f"the file has {len(data) - start}")
+    return data, header, metadata, start
+
+
+def _count_rest(f) -> int:
+    """How many bytes a stream has left, counted to just past ``_MAX_HEADER``."""
+    count = 0
+    while count <= _MAX_HEADER and (part := _take(f, _CHUNK)):
+        count += len(part)
+    return count
+
+
+def _parse_header(text: bytes, path) -> tuple[dict[str, Any], dict[str, str], int]:
+    """The tensor entries, the metadata, and the bytes of data they need; every range checked."""
     try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+        header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:  # (JSON nested too deep)
         raise ModelFileError(f"{path}: corrupt safetensors header ({e})") from None
     if not isinstance(header, dict):
@@ -357,7 +436,6 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(f"{path}: corrupt safetensors header (__metadata__ must map strings to strings)")
-    start = 8 + n
     spans = []
     for name, entry in header.items():
         try:
@@ -383,20 +461,21 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
         if begin != pos:
             raise ModelFileError(f"{path}: corrupt header: the data of '{name}' does not follow the previous array")
         pos = end
-    if start + pos > len(data):
-        raise ModelFileError(
-            f"{path}: truncated: the arrays need {pos} bytes of data, the file has {len(data) - start}"
-        )
-    if start + pos < len(data):
-        raise ModelFileError(f"{path}: corrupt: {len(data) - start - pos} bytes after the last array")
-    return header, metadata, start
+    return header, metadata, pos
 
 
-def _holds_a_pickle(data: bytes) -> bool:
-    """Whether the zip archive ``data`` holds a pickle (``torch.save``'s ``data.pkl``), unlike
-    NumPy's .npz."""
+def _holds_a_pickle(f, head: bytes, origin: int | None) -> bool:
+    """Whether the zip archive in ``f`` (``head`` its first bytes, read from ``origin``; None for a
+    stream) holds a pickle (``torch.save``'s ``data.pkl``), unlike NumPy's .npz."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if origin is None:
+            rest = _take(f, _MAX_HEADER + 1)
+            if len(rest) > _MAX_HEADER:
+                return True  # too big to hold here: say what torch.save's would need
+            f = io.BytesIO(head + rest)
+        else:
+            f.seek(origin)
+        with zipfile.ZipFile(f) as archive:
             return any(name.endswith(".pkl") for name in archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return True  # a damaged archive: say what torch.save's would need
@@ -433,8 +512,7 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
     returning the array (or None to keep it); a file holds only data (no code ever runs
     on load), so ``weights_only=False`` changes nothing.
     """
-    data = _read(path)
-    header, metadata, start = _parse_header(data, path)
+    data, header, metadata, start = _read(path)
     arrays = _mapped(_load_arrays(data, header, start, path), map_location)
     if _TREE not in metadata:
         return _as_tensors(arrays, metadata.get(_TENSORS), path)
@@ -510,5 +588,4 @@ def _writable(a: np.ndarray) -> np.ndarray:
 def load_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The ``__metadata__`` strings of a safetensors file ({} if it has none), less the
     shape of a nested checkpoint, which :func:`load` reads."""
-    data = _read(path)
-    return {k: v for k, v in _parse_header(data, path)[1].items() if k not in (_TREE, _TENSORS)}
+    return {k: v for k, v in _read(path, arrays=False)[2].items() if k not in (_TREE, _TENSORS)}
