@@ -253,3 +253,40 @@ def test_grads_accumulate_and_zero_in_place_as_pytorchs():
         seen.append(row + [p.detach().numpy().copy() for p in model.parameters()])
     for ours, theirs in zip(seen[1], seen[0], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")
+@pytest.mark.parametrize("clear", ["module", "optimizer"])
+@pytest.mark.parametrize("how", ["plain", "create_graph", "create_graph_seed"])
+def test_zero_grad_keeps_the_grad_object_as_pytorchs(how, clear):
+    # zero_grad(set_to_none=False) detaches a .grad on a graph in place and zeroes it: a
+    # reference held to it (an accumulator, a hook's) is still p.grad, sees the zeros and the
+    # next backward's sum; and a .grad made with create_graph from the caller's gradient is a
+    # copy, so zeroing it leaves that gradient as it was (it was the same object)
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (torch, cr):
+        model = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]], dtype=lib.float64))
+            model.bias.fill_(0.25)
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        x = lib.tensor([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]], dtype=lib.float64)
+        seed = lib.tensor([[1.5, -1.0], [0.5, 2.0]], dtype=lib.float64)
+        if how == "create_graph_seed":
+            model.bias.clone().backward(seed[0], create_graph=True)
+            model.weight.clone().backward(seed.repeat(1, 2)[:, :3].contiguous(), create_graph=True)
+        else:
+            model(x).pow(3).sum().backward(create_graph=how == "create_graph")
+        held = [p.grad for p in model.parameters()]
+        (model if clear == "module" else opt).zero_grad(set_to_none=False)
+        row = [[g is p.grad, g.requires_grad, g.grad_fn is None] for g, p in zip(held, model.parameters(), strict=True)]
+        values = [g.detach().numpy().copy() for g in held] + [seed.numpy().copy()]
+        model(x).tanh().sum().backward()
+        row += [[g is p.grad, g.requires_grad] for g, p in zip(held, model.parameters(), strict=True)]
+        values += [g.detach().numpy().copy() for g in held]
+        seen.append((row, values))
+    assert seen[1][0] == seen[0][0]
+    for ours, theirs in zip(seen[1][1], seen[0][1], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)

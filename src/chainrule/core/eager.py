@@ -284,9 +284,15 @@ def _take_on(t: Tensor, result: Tensor) -> None:
 def zero_grad_in_place(p: Tensor) -> None:
     """``p.grad`` made zeros as PyTorch's ``zero_grad(set_to_none=False)`` does: in place, so
     that a reference to it (or the bucket of gradients it is a view of) sees the zeros; a
-    gradient on a graph (made with create_graph) is replaced by zeros off the graph."""
+    gradient on a graph (made with create_graph) is first taken off it in place, the same
+    object (PyTorch's ``p.grad.detach_()``, or ``requires_grad_(False)`` on a leaf)."""
     g = p.grad
-    if g._trace is EAGER and g._node is None:
+    if g._trace is EAGER:
+        if g._node is not None:
+            if g._node.prim is None:
+                set_requires_grad(g, False)
+            else:
+                detach_(g)
         write(g, np.zeros(g.shape, dtype=g.dtype), "zero_grad")
     else:
         p.grad = Tensor(np.zeros_like(np.asarray(g.primal())), EAGER)

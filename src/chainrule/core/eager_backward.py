@@ -489,7 +489,11 @@ def _own(g):
     """``g`` as a new ``.grad``, or a copy of it where its memory is already another
     ``.grad``'s or the seed's in this backward(): the rules pass one cotangent on to
     several inputs (x + y), and each ``.grad`` must own its memory, as PyTorch's, so that
-    an in-place write into one (``p.grad.mul_(c)``, clipping) does not reach another."""
+    an in-place write into one (``p.grad.mul_(c)``, clipping) does not reach another. A
+    gradient on the graph (create_graph) is always a copy, on the graph, as PyTorch's clone
+    there: it may be the ``gradient`` given to backward() or a Tensor of the graph."""
+    if isinstance(g, Tensor) and g._trace is EAGER:
+        return MIRROR.copy(g)
     memory = _memory(g)
     if memory is None or not _owned:
         return g
