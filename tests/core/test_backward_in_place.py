@@ -224,6 +224,15 @@ def test_each_grad_owns_its_memory_as_pytorchs():
         np.testing.assert_array_equal(ours, theirs)
 
 
+def _fixed_linear(lib):
+    """A float64 ``Linear(3, 2)`` of ``lib`` with the same weights in either library."""
+    model = lib.nn.Linear(3, 2).double()
+    with lib.no_grad():
+        model.weight.copy_(lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]], dtype=lib.float64))
+        model.bias.fill_(0.25)
+    return model
+
+
 @pytest.mark.torch
 def test_grads_accumulate_and_zero_in_place_as_pytorchs():
     # .grad views of one flat bucket (gradient-as-bucket-view data parallelism, contiguous
@@ -232,10 +241,7 @@ def test_grads_accumulate_and_zero_in_place_as_pytorchs():
     torch = pytest.importorskip("torch")
     seen = []
     for lib in (torch, cr):
-        model = lib.nn.Linear(3, 2).double()
-        with lib.no_grad():
-            model.weight.copy_(lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]], dtype=lib.float64))
-            model.bias.fill_(0.25)
+        model = _fixed_linear(lib)
         bucket = lib.zeros(8, dtype=lib.float64)
         model.weight.grad, model.bias.grad = bucket[:6].view(2, 3), bucket[6:]
         held = [p.grad for p in model.parameters()]
@@ -267,10 +273,7 @@ def test_zero_grad_keeps_the_grad_object_as_pytorchs(how, clear):
     torch = pytest.importorskip("torch")
     seen = []
     for lib in (torch, cr):
-        model = lib.nn.Linear(3, 2).double()
-        with lib.no_grad():
-            model.weight.copy_(lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]], dtype=lib.float64))
-            model.bias.fill_(0.25)
+        model = _fixed_linear(lib)
         opt = lib.optim.SGD(model.parameters(), lr=0.1)
         x = lib.tensor([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]], dtype=lib.float64)
         seed = lib.tensor([[1.5, -1.0], [0.5, 2.0]], dtype=lib.float64)
