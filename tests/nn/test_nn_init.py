@@ -286,3 +286,47 @@ def test_a_gnn_program_reinitialises_its_layers_as_torch():
     for losses, trained, again in (program(cr), program(torch)):
         assert losses[0] < 0.1 and losses[1] < 0.1 and trained[0] > 0 and trained[1] != 0.25
         assert again[0] == [1.0] * 16 and again[1] == 0.25 and 0.3 < again[2] <= 0.5  # U(±1/√4) again
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (4, 2, 3, 5), (4, 0), (0, 4, 3), (6, 2, 1)])
+def test_the_fan_helpers_layers_call_give_torch_s(shape):
+    # custom layers copy PyTorch's Linear.reset_parameters, which calls these private helpers
+    def run(lib, helper, *args):
+        try:
+            return getattr(lib.nn.init, helper)(lib.empty(*shape), *args)
+        except ValueError:
+            return "ValueError"
+
+    for helper, args in [("_calculate_fan_in_and_fan_out", ()), ("_calculate_correct_fan", ("fan_in",)),
+                         ("_calculate_correct_fan", ("FAN_OUT",)), ("_calculate_correct_fan", ("bad",))]:
+        assert run(cr, helper, *args) == run(torch, helper, *args), (helper, args)
+
+
+@pytest.mark.parametrize("name, args", [("uniform", (-1.0, 1.0)), ("normal", ()), ("constant", (0.5,)),
+                                        ("xavier_uniform", ()), ("xavier_normal", ()), ("kaiming_uniform", ()),
+                                        ("kaiming_normal", ()), ("orthogonal", ()), ("sparse", (0.5,)),
+                                        ("eye", ()), ("dirac", ())])
+def test_the_deprecated_names_warn_and_fill_as_torch(name, args):
+    shapes = {"dirac": (2, 2, 3)}
+    for lib in (cr, torch):
+        t = lib.zeros(*shapes.get(name, (4, 3)))
+        with pytest.warns(FutureWarning, match=f"`nn.init.{name}` is now deprecated"):
+            assert getattr(lib.nn.init, name)(t, *args) is t
+        assert name in ("constant", "eye", "dirac") or float((t != 0).sum()) > 0
+
+
+@pytest.mark.parametrize("param", [None, 0.2, 1, True, "0.2"])
+def test_leaky_relu_gain_takes_a_number_as_torch(param):
+    def run(lib):
+        try:
+            return round(lib.nn.init.calculate_gain("leaky_relu", param), 12)
+        except ValueError:
+            return "ValueError"
+
+    assert run(cr) == run(torch)
+
+
+def test_uniform_with_its_bounds_reversed_is_a_runtime_error_as_torch():
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError, match="uniform_"):
+            lib.nn.init.uniform_(lib.empty(3), 2.0, 1.0)

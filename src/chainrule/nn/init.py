@@ -44,6 +44,17 @@ __all__ = [
     "eye_",
     "dirac_",
     "sparse_",
+    "uniform",
+    "normal",
+    "constant",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "eye",
+    "dirac",
+    "sparse",
 ]
 
 def _fill(t, values: np.ndarray):
@@ -98,7 +109,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        if param is not None and (isinstance(param, bool) or not isinstance(param, int | float)):
+            raise ValueError(f"calculate_gain('leaky_relu', param): the negative slope must be a number, got {param!r}")
+        slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -113,7 +126,24 @@ def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
+    """PyTorch's private helper that layers' own ``reset_parameters`` call (as PyTorch's
+    ``Linear`` does, for its bias bound): the fan-in and fan-out of ``tensor``'s shape.
+
+    >>> from chainrule import nn
+    >>> nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(3, 8, 5).weight)
+    (75, 200)
+    """
+    return fan_in_and_fan_out(_shape(tensor))
+
+
+def _calculate_correct_fan(tensor, mode: str) -> int:
+    """PyTorch's private helper: the fan-in or fan-out (``mode``, either case) of ``tensor``."""
+    return _fan(_shape(tensor), mode)
+
+
 def _fan(shape, mode: str) -> int:
+    mode = mode.lower() if isinstance(mode, str) else mode
     fan_in, fan_out = fan_in_and_fan_out(shape)
     if mode == "fan_in":
         return fan_in
@@ -125,6 +155,8 @@ def _fan(shape, mode: str) -> int:
 def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None, *, generator=None):
     """Fill with values drawn uniformly from [a, b)."""
     rng = generator if rng is None else rng  # PyTorch's generator= or rng=
+    if a > b:
+        raise RuntimeError(f"uniform_: the range [a, b) needs a <= b, got a={a}, b={b}")
     return _fill(t, get_generator(rng).uniform(a, b, size=_shape(t)))
 
 
@@ -281,3 +313,30 @@ def sparse_(t, sparsity: float, std: float = 0.01, rng=None, *, generator=None):
         values[rng.permutation(rows)[:zeros], c] = 0.0
     return _fill(t, values)
 
+
+
+def _deprecated(new):
+    """PyTorch's deprecated name without the trailing underscore, which warns and calls ``new``."""
+    old = new.__name__[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.", FutureWarning,
+                      stacklevel=2)
+        return new(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    deprecated_init.__doc__ = f"Deprecated: :func:`{new.__name__}`, with a FutureWarning (PyTorch's old name)."
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+sparse = _deprecated(sparse_)
