@@ -1,6 +1,6 @@
 """ParameterList and ParameterDict (chainrule/nn/containers.py) against PyTorch's: the
 state_dict keys in order, weights moved between the two libraries, gradients and an
-optimizer step, and the container operations."""
+optimizer step, and the container operations (Sequential's, ModuleList's and ModuleDict's too)."""
 
 import numpy as np
 import pytest
@@ -99,6 +99,9 @@ PARAMETER_CONTAINER_OPS = {
         lib.nn.ParameterDict({"w": lib.ones(2), "n": 3})),
     "dict_popitem_copy": lambda lib: (lambda d: (d.popitem(), d.copy())[1])(
         lib.nn.ParameterDict([("a", 1), ("b", lib.zeros(1)), ("c", "x")])),
+    "dict_or": lambda lib: lib.nn.ParameterDict({"a": lib.ones(1), "b": 2}) | lib.nn.ParameterDict({"b": lib.zeros(2)}),
+    "dict_ior": lambda lib: (lambda d: d.__ior__({"c": lib.ones(3)}))(lib.nn.ParameterDict({"a": 1})),
+    "dict_fromkeys": lambda lib: lib.nn.ParameterDict().fromkeys(["x", "y"], lib.ones(2)),
 }
 
 
@@ -142,6 +145,9 @@ MODULE_CONTAINER_OPS = {
     "dict_pop_update_clear": lambda lib: (lambda d: (type(d.pop("a")).__name__, d.update({"c": lib.nn.Tanh()}),
                                                      list(d.keys()), d.clear(), len(d)))(
         lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.ReLU()})),
+    "dict_from_pairs": lambda lib: (lambda d: (list(d), _kinds(d.values()), list(d.state_dict())))(
+        lib.nn.ModuleDict([("z", lib.nn.Linear(1, 1)), ("a", lib.nn.ReLU())])),
+    "dict_from_generator": lambda lib: list(lib.nn.ModuleDict((str(i), lib.nn.ReLU()) for i in range(3))),
 }
 
 
@@ -187,3 +193,36 @@ def test_deprecated_container_as_torch():
     with pytest.warns(FutureWarning, match="nn.Container` is deprecated"):
         theirs = torch.nn.Container(a=torch.nn.Linear(2, 3), b=torch.nn.ReLU())
     assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("program", ["insert 2", "insert -2", "insert 3", "insert -3", "times 2", "2 times",
+                                     "in place 3", "times 0", "times 1.5"])
+def test_sequential_insert_range_and_repetition_as_torch(program):
+    def run(lib):
+        try:
+            return _program(lib)
+        except (IndexError, ValueError, TypeError) as e:
+            return type(e).__name__
+
+    def _program(lib):
+        s = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh())
+        op, arg = program.rsplit(" ", 1) if program[0] != "2" else ("2 times", None)
+        if op == "insert":
+            s.insert(int(arg), lib.nn.Sigmoid())
+        elif op == "times":
+            s = s * float(arg) if "." in arg else s * int(arg)
+        elif op == "in place":
+            s *= int(arg)
+        else:
+            s = 2 * s
+        return [(n, type(m).__name__) for n, m in s._modules.items()], len(list(s.parameters()))
+
+    assert run(cr) == run(torch)
+
+
+@pytest.mark.parametrize("given", ["not iterable", "triples"])
+def test_module_dict_update_refuses_what_is_not_pairs_as_torch(given):
+    for lib in (cr, torch):
+        value = 3 if given == "not iterable" else [("a", lib.nn.ReLU(), 1)]
+        with pytest.raises(TypeError if given == "not iterable" else ValueError, match="ModuleDict.update"):
+            lib.nn.ModuleDict().update(value)

@@ -123,6 +123,29 @@ class Sequential(_ModuleSequence):
             return Sequential(dict(list(self._modules.items())[idx]))
         return super().__getitem__(idx)
 
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Put ``module`` before position ``index`` (from -len to len, as PyTorch's); returns self."""
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {len(self)} modules")
+        super().insert(index, module)
+        return self
+
+    def __mul__(self, times: int) -> Sequential:
+        """A Sequential of these modules (the same objects) ``times`` over, as PyTorch's."""
+        if not isinstance(times, int) or isinstance(times, bool):
+            return NotImplemented
+        if times <= 0:
+            raise ValueError(f"Non-positive multiplication factor {times} for Sequential")
+        return Sequential(*(list(self) * times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        joined = self * times
+        if joined is NotImplemented:
+            return NotImplemented
+        return self.extend(list(joined)[len(self):])
+
 
 def _check_module(m):
     if not isinstance(m, Module):
@@ -203,11 +226,10 @@ class ModuleDict(_Registered):
     ['a', 'b']
     """
 
-    def __init__(self, modules: Mapping[str, Module] | None = None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
         super().__init__()
         if modules is not None:
-            for k, m in modules.items():
-                self[k] = m
+            self.update(modules)
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, _check_module(module))
@@ -224,8 +246,17 @@ class ModuleDict(_Registered):
     def update(self, modules) -> None:
         """Add or replace entries from a mapping or a sequence of ``(key, module)`` pairs,
         in their order."""
-        for k, m in (modules.items() if isinstance(modules, Mapping | ModuleDict) else modules):
-            self[k] = m
+        if isinstance(modules, Mapping | ModuleDict):
+            pairs = modules.items()
+        elif isinstance(modules, Iterable):
+            pairs = modules
+        else:
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(modules).__name__}")
+        for i, pair in enumerate(pairs):
+            if not (isinstance(pair, Iterable) and len(pair := tuple(pair)) == 2):
+                raise ValueError(f"ModuleDict update sequence element #{i} is not a (key, module) pair: {pair!r}")
+            self[pair[0]] = pair[1]
 
 
 def _as_entry(value):
@@ -381,6 +412,29 @@ class ParameterDict(Module):
 
     def copy(self) -> ParameterDict:
         return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
+        """A new ParameterDict of ``keys``, each holding ``default`` (PyTorch's)."""
+        return ParameterDict((k, default) for k in keys)
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        """A copy with ``other``'s entries added or replaced (PyTorch's ``d | other``)."""
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        joined = self.copy()
+        joined.update(other)
+        return joined
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        joined = other.copy()
+        joined.update(self)
+        return joined
+
+    def __ior__(self, other) -> ParameterDict:
+        self.update(other)
+        return self
 
     def update(self, parameters) -> None:
         """Add or replace entries, in order: a plain dict's sorted by key (PyTorch's rule,
