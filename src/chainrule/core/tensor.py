@@ -431,9 +431,11 @@ class Tensor:
                 return self._trace.detached(self)
             return self
         try:
-            return Tensor(self.primal(), eager.EAGER)
+            alias = Tensor(self.primal(), eager.EAGER)
         except BatchedValueError:  # under vmap: each example's own values, without derivative
             return self.detach()
+        alias._uncounted = True  # (chainrule.core.versions notes no write through it)
+        return alias
 
     @data.setter
     def data(self, value) -> None:

@@ -15,10 +15,19 @@ the Tensor that a node made, where the node's rules read that output
 last moved (:func:`check_saved`), and raises PyTorch's RuntimeError for a value that a
 rule reads and that was written since, as PyTorch does at the same places: the rules read
 what ``Primitive.reads`` and ``keeps`` declare (PyTorch's saved tensors).
+
+A call may also read the memory of an eager Tensor that is not among its inputs: an
+index, a mask or a target (an integer or boolean Tensor, handed to the primitive as its
+NumPy array: ``x[i]``, ``gather``, ``where(c, a, b)``, ``cross_entropy``), or the indices
+that ``sort``, ``topk`` or ``max(dim)`` return beside the values, which the call that
+picked the values read. A write in place into such memory is noted by the memory's owner
+(:data:`WRITTEN`, only while that array lives), and the backward pass refuses a call whose
+rules read an array of memory written after the call, as PyTorch refuses a saved index.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -30,6 +39,54 @@ from chainrule.core.views import live_views, replay
 
 __all__ = ["family", "count_write", "recorded_write", "write", "keep_saved_outputs", "overlaps", "overlap_error",
            "put", "FILLS", "check_saved"]
+
+
+# in-place writes into the memory of eager Tensors (write, write_part, count_write), by the
+# NumPy array that owns the memory: id(owner) -> (weak reference to it, clock, writer)
+WRITTEN: dict[int, tuple] = {}
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (the last ndarray of NumPy's chain of bases)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _note_written(members, buf, name: str) -> None:
+    """Note that ``buf``'s memory, that of the Tensors ``members`` (a family), was written in
+    place by ``name`` at the eager clock now; not through ``.data`` (which PyTorch does not
+    count)."""
+    if not isinstance(buf, np.ndarray) or getattr(members[0], "_uncounted", False):
+        return
+    owner = _owner(buf)
+    key = id(owner)
+    held = WRITTEN.get(key)
+    if held is not None and held[0]() is owner:
+        WRITTEN[key] = (held[0], EAGER.clock, name)
+        return
+
+    def forget(ref, key=key):
+        if WRITTEN.get(key, (None,))[0] is ref:
+            del WRITTEN[key]
+
+    WRITTEN[key] = (weakref.ref(owner, forget), EAGER.clock, name)
+
+
+def _written_since(value, stamp: int):
+    """The write (its clock and writer) into the memory of an array in ``value`` (an array,
+    or a tuple or list of them, as an index) made after the clock was ``stamp``, or None."""
+    if isinstance(value, np.ndarray):
+        owner = _owner(value)
+        held = WRITTEN.get(id(owner))
+        if held is not None and held[1] > stamp and held[0]() is owner:
+            return value, held[2]
+    elif isinstance(value, tuple | list):
+        for v in value:
+            found = _written_since(v, stamp)
+            if found is not None:
+                return found
+    return None
 
 
 def family(t: Tensor) -> list:
@@ -59,6 +116,7 @@ def count_write(t: Tensor, name: str = "a write outside the Tensor operations (a
     members = family(t)
     _mark_saved_outputs(members, name)
     _count(members, name)
+    _note_written(members, members[0]._value, name)
 
 
 def _mark_saved_outputs(members, name: str) -> list:
@@ -130,7 +188,10 @@ def write(t: Tensor, new, name: str = "in-place write") -> None:
         put(t, positions, new)
     else:
         t._value = np.asarray(new, dtype=np.result_type(buf))
+        _count(members, name)
+        return
     _count(members, name)
+    _note_written(members, root._value, name)
 
 
 def write_part(t: Tensor, index, value, name: str = "__setitem__") -> bool:
@@ -154,6 +215,7 @@ def write_part(t: Tensor, index, value, name: str = "__setitem__") -> bool:
     else:
         return False
     _count(members, name)
+    _note_written(members, buf if view is None or buf.flags.writeable else view[0]._value, name)
     return True
 
 
@@ -211,6 +273,15 @@ def check_saved(node, create_graph: bool) -> None:
             shape = tuple(a.shape) if a._trace is EAGER else "?"
             raise _modified(node, f"its input {i} (a {a.dtype} Tensor of shape {shape})",
                             getattr(a, "_writer", "an in-place operation"))
+    if WRITTEN:  # an index, mask or target read as its array (see the module's docstring)
+        for i in read:
+            if isinstance(inputs[i], Tensor):  # (its version says)
+                continue
+            found = _written_since(args[i], stamp)
+            if found is not None:
+                value, writer = found
+                raise _modified(node, f"its input {i} (a {value.dtype} array of shape {value.shape}, the memory "
+                                      "of a Tensor)", writer)
 
 
 def _modified(node, what: str, writer: str) -> RuntimeError:

@@ -281,8 +281,9 @@ derivs(fmod, lambda ans, x, y: 1, lambda ans, x, y: -trunc(x / y))
 # a step: no derivative in x; the value at 0 is x2 itself (JAX's derivatives)
 derivs(heaviside, lambda ans, x, y: 0.0, lambda ans, x, y: astype(x == 0, _real_dtype(ans)))
 # |x| with y's sign: the sign of x times that of y (0 at x = 0, as |x|'s); none in y
-derivs(copysign, lambda ans, x, y: sign(x) * (1 - 2 * astype(signbit(y), _real_dtype(ans))),
-       lambda ans, x, y: 0.0)
+# (read from x and the result, as PyTorch's rule reads them: a write into y afterwards
+# leaves the gradient right)
+derivs(copysign, lambda ans, x, y: sign(x) * sign(ans), lambda ans, x, y: 0.0)
 # x moved by one ulp towards y: the step is piecewise constant, so x's derivative is 1 and
 # y's 0 (JAX defines none)
 derivs(nextafter, lambda ans, x, y: 1.0, lambda ans, x, y: 0.0)
@@ -362,6 +363,14 @@ for _prim in (negative, positive):
     reads_only(_prim, ())
 reads_only(multiply, (1,), (0,))
 reads_only(divide, (1,), (1,))
+reads_only(hypot, (0,), (1,))  # (and the result)
+reads_only(copysign, (0,), ())
+for _prim in (mod, fmod):
+    reads_only(_prim, (), (0, 1))
+for _prim in (deg2rad, rad2deg):
+    reads_only(_prim, ())
+reads_only(heaviside, (), (0,))
+reads_only(nextafter, (), ())
 
 # sinc'(x) = (cos πx - sinc x) / x loses its digits to cancellation near 0 (relative error
 # about ε / x², all of them below |x| ≈ 1e-8, and more in each derivative of it), so below

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps, reads_only
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
@@ -64,6 +64,7 @@ def_vjps(_where, None,
 def_jvps(_where, None,
          lambda t, ans, c, x, y: broadcast_like(_where(c, t, 0), ans),
          lambda t, ans, c, x, y: broadcast_like(_where(c, 0, t), ans))
+reads_only(_where, (), (0,), (0,))  # the condition (PyTorch's where saves it alone)
 
 
 # where's x and y when not given (None is a value to pick, as NumPy's where takes it)
