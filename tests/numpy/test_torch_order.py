@@ -164,18 +164,15 @@ def test_int_mean_with_dtype_and_float_mean_still_work():
 @pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
 def test_sort_ties_in_stable_order_as_torch_stable(n, descending, dtype):
     a = np.random.default_rng(n).integers(0, 3, size=(3, n)).astype(dtype)
-    theirs = torch.tensor(a).sort(dim=1, descending=descending, stable=True)
-    for ours in (cr.tensor(a).sort(dim=1, descending=descending, stable=True),
-                 cr.tensor(a).sort(dim=1, descending=descending)):
+    # (PyTorch's default, stable=False, orders ties as its introsort leaves them: the same
+    # order here, chainrule.numpy.torch_tie_order)
+    for stable in (True, False):
+        theirs = torch.tensor(a).sort(dim=1, descending=descending, stable=stable)
+        ours = cr.tensor(a).sort(dim=1, descending=descending, stable=stable)
         np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
         np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
-    np.testing.assert_array_equal(cr.tensor(a).argsort(dim=1, descending=descending, stable=True).numpy(),
-                                  torch.tensor(a).argsort(dim=1, descending=descending, stable=True).numpy())
-    # PyTorch's default (stable=False) orders ties as its sorting algorithm leaves them:
-    # the same values, and for each, the same set of positions
-    default = torch.tensor(a).sort(dim=1, descending=descending)
-    np.testing.assert_array_equal(cr.tensor(a).sort(dim=1, descending=descending).values.numpy(),
-                                  default.values.numpy())
+        np.testing.assert_array_equal(cr.tensor(a).argsort(dim=1, descending=descending, stable=stable).numpy(),
+                                      torch.tensor(a).argsort(dim=1, descending=descending, stable=stable).numpy())
     top = cr.tensor(a).topk(3, dim=1, largest=descending)
     np.testing.assert_array_equal(np.take_along_axis(a, top.indices.numpy(), 1), top.values.numpy())
     np.testing.assert_array_equal(top.values.numpy(), torch.tensor(a).topk(3, dim=1, largest=descending).values)

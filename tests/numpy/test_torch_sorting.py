@@ -105,3 +105,37 @@ def test_median_propagates_nan_and_nanmedian_leaves_it_out_as_torch_s():
     all_nan = np.full((2, 3), NAN)  # (the index of an all-NaN row is PyTorch's implementation's)
     same(cr.nanmedian(cr.tensor(all_nan), 1).values, torch.nanmedian(torch.tensor(all_nan), 1).values)
     same(cr.tensor(all_nan).nanmedian(), torch.tensor(all_nan).nanmedian())
+
+
+TIE_PICKS = {
+    "sort": lambda x, d: x.sort(d), "sort-descending": lambda x, d: x.sort(d, descending=True),
+    "argsort": lambda x, d: (None, x.argsort(d)), "topk-1": lambda x, d: x.topk(1, d),
+    "topk-3": lambda x, d: x.topk(3, d), "topk-3-smallest": lambda x, d: x.topk(3, d, largest=False),
+    "topk-3-unsorted": lambda x, d: x.topk(3, d, sorted=False), "topk-all": lambda x, d: x.topk(x.shape[d], d),
+    "kthvalue-1": lambda x, d: x.kthvalue(1, d), "kthvalue-middle": lambda x, d: x.kthvalue((x.shape[d] + 1) // 2, d),
+    "kthvalue-last": lambda x, d: x.kthvalue(x.shape[d], d), "mode": lambda x, d: x.mode(d),
+    "max": lambda x, d: x.max(d), "min": lambda x, d: x.min(d), "median": lambda x, d: x.median(d),
+}
+
+
+@pytest.mark.parametrize("length", [3, 5, 17, 40, 200])
+@pytest.mark.parametrize("name", sorted(TIE_PICKS))
+def test_which_of_equal_values_is_picked_is_torch_s(name, length):
+    # PyTorch's CPU algorithms (libstdc++'s introsort, partial_sort and nth_element, ATen's
+    # quickselect) are deterministic: the same index for the same row, and the gradient goes there
+    rng = np.random.default_rng(length)
+    a = rng.integers(0, 3, size=(4, length)).astype(float)
+    a[0, rng.integers(0, length, 2)] = NAN
+    a[1, : length // 2] = -0.0 if name != "mode" else a[1, : length // 2]
+    if name == "mode":
+        a[0] = np.nan_to_num(a[0])  # (PyTorch's mode of a long row with NaN sorts by <, which NaN breaks)
+    for dim in (1, 0):
+        b = np.ascontiguousarray(a.T) if dim == 0 else a
+        x, t = cr.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)
+        got, want = TIE_PICKS[name](x, dim), TIE_PICKS[name](t, dim)
+        same(got[1], want[1])
+        if want[0] is not None:
+            w = np.arange(1.0, want[0].numel() + 1).reshape(tuple(want[0].shape))
+            (cr.nan_to_num(got[0]) * cr.tensor(w)).sum().backward()
+            (torch.nan_to_num(want[0]) * torch.tensor(w)).sum().backward()
+            same(x.grad, t.grad)

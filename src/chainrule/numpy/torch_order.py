@@ -30,6 +30,7 @@ from chainrule.numpy.torch_common import (
 )
 from chainrule.numpy.torch_linalg import element_powers, power_flat_at_zero
 from chainrule.numpy.torch_special_functions import logit as special_logit
+from chainrule.numpy.torch_tie_order import kth_index, redo_tied_rows
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
 
@@ -126,8 +127,11 @@ class TorchOrderMethods:
             raise TensorError(f"kthvalue(): selected number k = {k} out of range for dimension {dim}; it must be "
                               f"between 1 and {n} (the size of dim)")
         x = self if self.ndim else cnp.reshape(self, (1,))
-        idx = as_eager(x, np.expand_dims(np.take(np.argsort(undifferentiated(x), axis=dim, kind="stable"), k - 1,
-                                                 axis=dim), dim))
+        key = undifferentiated(x)
+        picked = np.take(np.argsort(key, axis=dim, kind="stable"), k - 1, axis=dim)
+        # which of equal values PyTorch's quickselect picks (chainrule.numpy.torch_tie_order)
+        picked = redo_tied_rows(key, picked, dim, lambda row: kth_index(row, k - 1))
+        idx = as_eager(x, np.expand_dims(picked, dim))
         vals = cnp.take_along_axis(x, idx, axis=dim)
         if not keepdim or not self.ndim:
             vals, idx = cnp.squeeze(vals, dim), cnp.squeeze(idx, dim)

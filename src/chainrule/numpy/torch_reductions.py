@@ -50,6 +50,8 @@ from chainrule.numpy.torch_linalg import (
     power_flat_at_zero,
 )
 from chainrule.numpy.torch_shape import checked_dim
+from chainrule.numpy.torch_tie_order import LONGEST, redo_tied_rows, sort_order, topk_order
+from chainrule.numpy.torch_tie_order import mode_index as torch_mode_index
 
 __all__ = ["TorchReductionMethods"]
 
@@ -75,6 +77,16 @@ def _order(key, axis: int, descending: bool):
         return cnp.argsort(key, axis=axis, kind="stable")
     flipped = cnp.argsort(cnp.flip(key, axis), axis=axis, kind="stable")
     return (np.shape(key)[axis] - 1) - cnp.flip(flipped, axis)
+
+
+def _unstable_order(key, axis: int, descending: bool):
+    """The order of PyTorch's ``sort(stable=False)``: :func:`_order`, but for rows longer
+    than 16 with equal values, which PyTorch's introsort leaves in its own order
+    (chainrule.numpy.torch_tie_order)."""
+    order = _order(key, axis, descending)
+    if np.ndim(key) == 0 or np.shape(key)[axis] <= 16:  # (an insertion sort: stable)
+        return order
+    return redo_tied_rows(key, order, axis, lambda row: sort_order(row, descending))
 
 
 def _softmax(x, dim):
@@ -250,7 +262,11 @@ def _mode_index(v, axis: int):
             out[r] = _mode_index_with_nan(row)
             continue
         values, counts = np.unique(row, return_counts=True)
-        out[r] = np.flatnonzero(row == values[np.argmax(counts)])[-1]
+        best = np.argmax(counts)
+        if counts[best] > 1 and 16 < len(row) <= LONGEST and not (row.dtype.kind in "fc" and np.isnan(row).any()):
+            out[r] = torch_mode_index(row)  # which of them PyTorch's introsort leaves last
+        else:
+            out[r] = np.flatnonzero(row == values[best])[-1]
     return out.reshape(rows.shape[:-1])
 
 
@@ -624,17 +640,17 @@ class TorchReductionMethods:
             return None
         d = -1 if dim is None and pos is None else (pos if dim is None else dim)
         key = undifferentiated(self)
-        order = as_eager(self, _order(key, d, descending))
+        order = as_eager(self, (_order if stable else _unstable_order)(key, d, bool(descending)))
         return values_indices(cnp.take_along_axis(self, order, axis=d), order)
 
     @scalar_dims(always=True)
     def argsort(self, axis=-1, kind=None, order=None, *, dim=None, descending: bool = False, stable: bool = False):
         d = axis_or_dim(None if axis == -1 and dim is not None else axis, dim, "argsort")
         key = undifferentiated(self)
+        if pytorchs(self) and kind is None:  # PyTorch's sort, stable or not
+            return as_eager(self, (_order if stable else _unstable_order)(key, d, descending))
         if descending:
             return as_eager(self, _order(key, d, True))
-        # PyTorch's unstable sort keeps ties in order for rows of up to 16 (its insertion sort): stable here
-        stable = stable or kind is None and pytorchs(self)
         return as_eager(self, cnp.argsort(key, axis=d, kind="stable" if stable else kind))
 
     @scalar_dims()
@@ -645,8 +661,11 @@ class TorchReductionMethods:
         if not 0 <= k <= size:
             raise TensorError(f"topk: selected index k out of range: k = {k} for a dimension of size {size}")
         key = undifferentiated(self)
-        order = _order(key, dim, largest)
-        idx = as_eager(self, cnp.take(order, np.arange(k), axis=dim))
+        first = cnp.take(_order(key, dim, largest), np.arange(k), axis=dim)
+        if k:  # which of equal values PyTorch's selection returns, and its order when not sorted
+            first = redo_tied_rows(key, first, dim, lambda row: topk_order(row, k, largest, sorted),
+                                   not sorted and k * 64 > size)
+        idx = as_eager(self, first)
         return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)
 
     def nonzero(self, as_tuple: bool = False):
