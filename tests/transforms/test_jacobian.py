@@ -241,3 +241,21 @@ def test_holomorphic_jacobians_and_real_rows_equal_jax(f):
                                jax.jacfwd(lambda a: f(jnp, a * (1 + 1j)))(_Z.real), rtol=1e-14)
     np.testing.assert_allclose(cr.vmap(cr.grad(lambda a: f(cnp, a), holomorphic=True))(_Z),
                                jax.vmap(jax.grad(lambda a: f(jnp, a), holomorphic=True))(_Z), rtol=1e-14)
+
+
+# jacobian of a function with as many outputs as inputs transposes its recorded backward
+# pass; differentiated again (a third derivative, jacobian(jacobian(grad(f)))), prod's rule
+# had been recorded at a zero cotangent, which it takes as the constant 0: the result was 0
+@pytest.mark.parametrize("f", [
+    lambda L, x: L.prod(x) * L.ones(3),
+    lambda L, x: x * L.sin(L.prod(x)),
+    lambda L, x: L.cumprod(x) * L.prod(x[::-1] ** 2),
+])
+@pytest.mark.parametrize("outer", ["jacobian", "jacrev", "jacfwd"])
+def test_jacobian_differentiated_again_equals_jax(f, outer):
+    jax, jnp = _jax()
+    x = np.array([1.5, -0.5, 2.0])
+    want = jax.jacfwd(jax.jacfwd(lambda a: f(jnp, a)))(x)
+    np.testing.assert_allclose(getattr(cr, outer)(cr.jacobian(lambda a: f(cnp, a)))(x), want, rtol=1e-13, atol=1e-13)
+    third = jax.jacfwd(jax.hessian(lambda a: jnp.prod(a) ** 2))(x)
+    np.testing.assert_allclose(cr.jacobian(cr.jacobian(cr.grad(lambda a: cnp.prod(a) ** 2)))(x), third, rtol=1e-13)

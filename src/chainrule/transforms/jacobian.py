@@ -18,6 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.backward import pullback
 from chainrule.core.errors import BatchedValueError
+from chainrule.core.linearity import generic_point
 from chainrule.core.primitive import MissingRule
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
@@ -164,7 +165,10 @@ def _columns_of(record, out, argnums):
     """The Jacobian of a recorded evaluation, one pass per input element (all mapped at
     once), as forward mode gives it, without running the function again: the backward
     pass ``ȳ ↦ Jᵀȳ`` is linear and written with chainrule.numpy, so reverse mode through
-    it gives its transpose, ``t ↦ J t``."""
+    it gives its transpose, ``t ↦ J t``. It is recorded at a generic cotangent, as
+    ``transpose`` records a rule: a rule may treat a zero cotangent as the constant 0
+    (``prod``'s, where the product of the others overflows), which recorded at ȳ = 0
+    left a map without ȳ in it (the second derivative of ``jacobian(f)`` was 0)."""
     out_leaves, out_tree = tree_flatten(out)
     in_values = record.in_values
     out_zeros = tuple(np.zeros(shape_of(o), _basis_dtype(_dtype(o))) for o in out_leaves)
@@ -172,7 +176,7 @@ def _columns_of(record, out, argnums):
     def backward(*cts):
         return tuple(record.pull(tree_unflatten(out_tree, list(cts))))
 
-    _, transposed = pullback(backward, out_zeros, "jacobian")
+    _, transposed = pullback(backward, tuple(generic_point(z) for z in out_zeros), "jacobian")
     in_zeros = [np.zeros(shape_of(v), _dtype(v)) for v in in_values]
     leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
     for i, x in enumerate(in_values):
