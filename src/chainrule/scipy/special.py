@@ -113,7 +113,20 @@ def _multigammaln_batch(prim, batched, a, d):
 
 
 multigammaln.batch = _multigammaln_batch
-derivs(rgamma, lambda ans, x: -ans * digamma(x))
+
+
+def _rgamma_derivative(ans, x):
+    """d/dx 1/Γ(x) = -ψ(x)/Γ(x); below x = 1/2 that of the reflection sin(πx) Γ(1 - x) / π,
+    as 1/Γ is entire: -ψ(x)/Γ(x) is inf · 0 at its zeros (0, -1, ...) and, differentiated
+    again, loses its digits near them (ψ² - ψ' cancels). Each branch sees only its own
+    points, so the other's infinities never meet a zero cotangent."""
+    low = x < 0.5
+    xl, xh = cnp.where(low, x, 0.0), cnp.where(low, 1.0, x)
+    reflected = gamma(1 - xl) * (cnp.cos(np.pi * xl) - cnp.sin(np.pi * xl) * digamma(1 - xl) / np.pi)
+    return cnp.where(low, reflected, -ans * digamma(xh))
+
+
+derivs(rgamma, _rgamma_derivative)
 derivs(beta, lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
              lambda ans, a, b: ans * (digamma(b) - digamma(a + b)))
 derivs(betaln, lambda ans, a, b: digamma(a) - digamma(a + b),
