@@ -53,6 +53,37 @@ CASES = {  # name: (function name, callable, inputs, keyword arguments); arrays 
     "vhp of two inputs": ("vhp", energy2, (X, Y[0]), {"v": (V, W[0])}),
 }
 
+Z, U = rng.normal(size=3) + 1j * rng.normal(size=3), rng.normal(size=3) + 1j * rng.normal(size=3)
+
+
+def modulus(a):
+    return (a.exp() * a).abs()
+
+
+def holomorphic(a):
+    return a.exp() * a.sum()
+
+
+def phase(a):
+    return (a * 1j).exp() * a
+
+
+def complex_energy(a):
+    return ((a.exp() * a).abs() ** 2).sum() + (a * a).imag.sum()
+
+
+# complex gradients and cotangents are in PyTorch's convention, as .grad (the conjugates of
+# chainrule's transforms'), whichever path computes them
+COMPLEX = {
+    "jacobian of complex inputs": ("jacobian", modulus, Z, {}),
+    "vjp of complex inputs": ("vjp", holomorphic, Z, {"v": U}),
+    "vjp of complex inputs, real output": ("vjp", modulus, Z, {"v": V}),
+    "vjp of a complex output": ("vjp", phase, X, {"v": U}),
+    "jvp of complex inputs": ("jvp", holomorphic, Z, {"v": U}),
+    "hvp of complex inputs": ("hvp", complex_energy, Z, {"v": U}),
+    "vhp of complex inputs": ("vhp", complex_energy, Z, {"v": U}),
+}
+
 
 def _as(make, tree):
     if isinstance(tree, tuple):
@@ -60,10 +91,17 @@ def _as(make, tree):
     return make(tree) if isinstance(tree, np.ndarray) else tree
 
 
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("name", COMPLEX)
+def test_complex_derivatives_match_torch_autograd_functional(name, strict):
+    test_matches_torch_autograd_functional(name, {"strict": strict})
+
+
 @pytest.mark.parametrize("name", CASES)
-def test_matches_torch_autograd_functional(name):
-    fname, fn, inputs, kwargs = CASES[name]
-    ours = getattr(CF, fname)(fn, _as(cr.tensor, inputs), **{k: _as(cr.tensor, v) for k, v in kwargs.items()})
+def test_matches_torch_autograd_functional(name, ours_kwargs=None):
+    fname, fn, inputs, kwargs = (CASES | COMPLEX)[name]
+    ours = getattr(CF, fname)(fn, _as(cr.tensor, inputs), **{k: _as(cr.tensor, v) for k, v in kwargs.items()},
+                              **(ours_kwargs or {}))
     theirs = getattr(TF, fname)(fn, _as(torch.tensor, inputs), **{k: _as(torch.tensor, v) for k, v in kwargs.items()})
     assert type(ours) is type(theirs) or (isinstance(ours, cr.Tensor) and isinstance(theirs, torch.Tensor))
     ours_leaves = cr.tree_leaves(ours)

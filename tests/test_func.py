@@ -188,6 +188,45 @@ def test_a_loss_made_of_a_derivative_backpropagates_through_it_as_torch(name):
     assert not getattr(g, "requires_grad", False)
 
 
+def _complex_program(lib, func, name, w0, x0):
+    """One of torch.func's transforms of a complex weight ``w``: its result and, through
+    MAML's adapted weight ``w - 0.1 * derivative``, ``w.grad``."""
+    w, xs = lib.tensor(w0, requires_grad=True), lib.tensor(x0)
+
+    def loss(w, x):
+        return ((w @ x).abs() ** 2).sum() + (w * x[:2, None]).imag.sum()
+
+    derivative = {
+        "grad": lambda: func.grad(loss)(w, xs[0]),
+        "grad, has_aux": lambda: func.grad(lambda w: (loss(w, xs[0]), w.real), has_aux=True)(w)[0],
+        "grad_and_value": lambda: func.grad_and_value(loss)(w, xs[0])[0],
+        "vmap of grad": lambda: func.vmap(func.grad(loss), in_dims=(None, 0))(w, xs).sum(0),
+        "vjp, holomorphic": lambda: func.vjp(lambda w: w.exp() * w, w)[1](w.detach().flip(0))[0],
+        "vjp, real output": lambda: func.vjp(lambda w: (w @ xs[0]).abs(), w)[1](lib.ones(2, dtype=lib.float64))[0],
+        "jacrev, real output": lambda: func.jacrev(lambda w: (w @ xs[0]).abs())(w).sum(0),
+    }[name]()
+    (((w - 0.1 * derivative) @ xs[1]).abs() ** 2).sum().backward()
+    return derivative.detach().numpy(), w.grad.numpy()
+
+
+@pytest.mark.parametrize("name", ["grad", "grad, has_aux", "grad_and_value", "vmap of grad", "vjp, holomorphic",
+                                  "vjp, real output", "jacrev, real output"])
+def test_complex_gradients_are_in_pytorch_convention_as_torch_func(name):
+    # torch.func's gradient of a complex argument is .grad's, ∂L/∂x + i ∂L/∂y (a descent
+    # step subtracts it), the conjugate of chainrule's own transforms' (JAX's); a vjp takes
+    # and gives cotangents so (jacrev, which torch.func refuses for complex inputs, follows grad)
+    w0 = rng.normal(size=(2, 3)) + 1j * rng.normal(size=(2, 3))
+    x0 = rng.normal(size=(4, 3)) + 1j * rng.normal(size=(4, 3))
+    ours = _complex_program(cr, cfunc, name, w0, x0)
+    if name == "jacrev, real output":  # torch.func refuses it; its rows' sum is the vjp of ones
+        with pytest.raises(RuntimeError, match="real"):
+            _complex_program(torch, tfunc, name, w0, x0)
+        name = "vjp, real output"
+    theirs = _complex_program(torch, tfunc, name, w0, x0)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_backward_through_vmap_of_a_convolution_reaches_its_shared_weights_as_torch():
     # under vmap the examples' columns go into one product with the shared weight; the
     # eager graph's rules then see those columns with a leading batch axis

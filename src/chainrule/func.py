@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.eager import EAGER
+from chainrule.core.eager_backward import torch_convention
 from chainrule.core.errors import TensorError, TensorTypeError
 from chainrule.core.pytree import tree_leaves, tree_map
 from chainrule.core.rng import map_randomness
@@ -172,10 +173,30 @@ def _nonempty(argnums: int | tuple[int, ...]) -> int | tuple[int, ...]:
     return argnums
 
 
+def _in_torch_convention(tree: Any) -> Any:
+    """Complex gradients (or cotangents) in ``tree`` as PyTorch has them, from chainrule's
+    transforms' (JAX's) or back: their conjugates (``∂L/∂x + i ∂L/∂y`` for a real ``L`` of
+    ``x + iy``, which a descent step subtracts), as ``.grad`` of the eager layer."""
+    return tree_map(torch_convention, tree)
+
+
+def _gradient_in_torch_convention(transformed: Callable, has_aux: bool) -> Callable:
+    """``transformed`` (a gradient or Jacobian transform) with its complex gradients in
+    PyTorch's convention; with ``has_aux``, the aux as it is."""
+    @functools.wraps(transformed)
+    def in_torch_convention(*args, **kwargs):
+        out = transformed(*args, **kwargs)
+        return (_in_torch_convention(out[0]), out[1]) if has_aux else _in_torch_convention(out)
+
+    return in_torch_convention
+
+
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
-    """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
+    """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``); that of a
+    complex argument in PyTorch's convention, as ``.grad``."""
     checked = _returning_tensors(func, "grad(f)(*args)", has_aux, scalar=True)
-    return _refusing_integers(_giving_tensors(reverse.grad(checked, _nonempty(argnums), has_aux)), argnums)
+    gradient = _gradient_in_torch_convention(reverse.grad(checked, _nonempty(argnums), has_aux), has_aux)
+    return _refusing_integers(_giving_tensors(gradient), argnums)
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
@@ -185,18 +206,24 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
     def grad_and_value_fun(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
-        return gradient, value
+        return _in_torch_convention(gradient), value
 
     return _refusing_integers(_giving_tensors(grad_and_value_fun), argnums)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
-    """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
+    """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal.
+    Complex cotangents, given and returned, are in PyTorch's convention, as ``.grad``."""
     checked = _returning_tensors(func, "vjp(f, *primals)", has_aux, floating=True)
     with reverse.on_eager_graph(), pytorch_meaning():
         output, vjp_fn, *aux = _refusing_integers(functools.partial(reverse.vjp, checked, has_aux=has_aux),
                                                   None)(*primals)
-    return (_as_tensors(output), _giving_tensors(vjp_fn), *_as_tensors(aux))
+
+    @functools.wraps(vjp_fn)
+    def vjp_fn_in_torch_convention(*cotangents, **kwargs):
+        return _in_torch_convention(vjp_fn(*_in_torch_convention(cotangents), **kwargs))
+
+    return (_as_tensors(output), _giving_tensors(vjp_fn_in_torch_convention), *_as_tensors(aux))
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False, has_aux: bool = False):
@@ -221,11 +248,13 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool =
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
            chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
     """The Jacobian by reverse mode (one vjp per output element, batched: ``chunk_size``
-    is checked, as PyTorch checks it, and changes nothing)."""
+    is checked, as PyTorch checks it, and changes nothing). Where torch.func refuses
+    complex inputs, each row of a real output's Jacobian is their gradient, as ``grad``'s."""
     if not (chunk_size is None or chunk_size > 0):
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
     checked = _returning_tensors(func, "jacrev(f)(*args)", has_aux, floating=True)
-    return _refusing_integers(_giving_tensors(jacobian.jacrev(checked, _nonempty(argnums), has_aux)), argnums)
+    rows = _gradient_in_torch_convention(jacobian.jacrev(checked, _nonempty(argnums), has_aux), has_aux)
+    return _refusing_integers(_giving_tensors(rows), argnums)
 
 
 def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,

@@ -29,6 +29,7 @@ import numpy as np
 
 from chainrule.autograd import _by_backward as by_backward
 from chainrule.core.eager import EAGER
+from chainrule.core.eager_backward import torch_convention
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
 from chainrule.transforms import forward, reverse
@@ -47,6 +48,11 @@ def _inputs(inputs) -> tuple[tuple, bool]:
 def _result(tree):
     """Every leaf as an eager Tensor without a graph."""
     return tree_map(lambda v: v.detach() if isinstance(v, Tensor) else Tensor(np.asarray(v), EAGER), tree)
+
+
+def _in_torch_convention(tree):
+    """Complex gradients or cotangents in PyTorch's convention, from the transforms' or back."""
+    return tree_map(torch_convention, tree)
 
 
 def _scalar(func: Callable, name: str) -> Callable:
@@ -97,8 +103,9 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
         result, outputs_tuple = by_backward.jacobian(func, by_backward.as_tuple(args)[0], create_graph, strict)
         return _structured(result, outputs_tuple, not single)
     argnums = 0 if single else tuple(range(len(args)))
-    transform = jacobians.jacrev if strategy == "reverse-mode" else jacobians.jacfwd
-    return _result(transform(func, argnums)(*args))
+    if strategy == "forward-mode":
+        return _result(jacobians.jacfwd(func, argnums)(*args))
+    return _result(_in_torch_convention(jacobians.jacrev(func, argnums)(*args)))
 
 
 def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
@@ -141,7 +148,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
             raise RuntimeError("vjp: give v, the cotangent of the output (it may be left out only for an "
                                "output with a single element)")
         v = np.ones(np.shape(out), np.result_type(out))
-    cotangents = pull(v)
+    cotangents = _in_torch_convention(pull(_in_torch_convention(v)))
     return _result(out), _result(cotangents[0] if single else tuple(cotangents))
 
 
@@ -172,7 +179,7 @@ def hvp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = Fa
     scalar = _scalar(func, "hvp")
     gradient = reverse.grad(scalar, 0 if single else tuple(range(len(args))))
     product = forward.jvp(gradient, args, tangents)[1]
-    return _result(scalar(*args)), _result(product)
+    return _result(scalar(*args)), _result(_in_torch_convention(product))
 
 
 def vhp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = False) -> tuple:
@@ -184,5 +191,5 @@ def vhp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = Fa
     scalar = _scalar(func, "vhp")
     gradient = reverse.grad(scalar, 0 if single else tuple(range(len(args))))
     _, pull = reverse.vjp(gradient, *args)
-    product = pull(v)
+    product = _in_torch_convention(pull(v))
     return _result(scalar(*args)), _result(product[0] if single else tuple(product))

@@ -128,7 +128,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
     for x in inputs:
         g = collect[x._node]
         if g is not None:
-            g = _in_dtype(_torch_convention(g), x.dtype)
+            g = _in_dtype(torch_convention(g), x.dtype)
             old = getattr(x, "_grad", None)  # (a non-leaf input: no warning for reading it here)
             x._grad = _as_tensor(g) if old is None else _added(old, g)
 
@@ -161,7 +161,7 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
                 f"gradient has shape {tuple(np.shape(gradient))} but the Tensor has shape "
                 f"{np.shape(value)}"
             )
-        gradient = _torch_convention(gradient)
+        gradient = torch_convention(gradient)
     _backward_from(root, gradient, retain_graph or create_graph, create_graph, collect)
 
 
@@ -299,7 +299,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 raise RuntimeError(f"grad: input {i} was not used to compute the outputs; pass allow_unused=True "
                                    "to get None for it")
             g = np.zeros_like(x._value) if materialize_grads else None
-        result.append(None if g is None else _as_tensor(_torch_convention(g)))
+        result.append(None if g is None else _as_tensor(torch_convention(g)))
     return tuple(result)
 
 
@@ -307,7 +307,7 @@ def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
 
 
-def _torch_convention(g):
+def torch_convention(g):
     """A complex gradient as PyTorch's ``.grad``, ``autograd.grad``, hooks and
     ``grad_outputs`` have it, from chainrule's (JAX's) or back: its conjugate. PyTorch's
     gradient of a real loss is ∂L/∂x + i ∂L/∂y (so a descent step subtracts it);
@@ -419,13 +419,13 @@ def _hooked(node: EagerNode, g, create_graph: bool):
         if type(hook) is _AfterAccumulate:
             continue
         if isinstance(g, OutputCotangents):  # a node of several outputs: a tuple
-            r = hook(tuple(None if c is None else _as_tensor(_torch_convention(c)) for c in g))
+            r = hook(tuple(None if c is None else _as_tensor(torch_convention(c)) for c in g))
             if r is not None:
-                g = OutputCotangents(_torch_convention(c if c is None or create_graph else plain(c)) for c in r)
+                g = OutputCotangents(torch_convention(c if c is None or create_graph else plain(c)) for c in r)
             continue
-        r = hook(_as_tensor(_torch_convention(g)))
+        r = hook(_as_tensor(torch_convention(g)))
         if r is not None:
-            g = _torch_convention(r if create_graph else plain(r))
+            g = torch_convention(r if create_graph else plain(r))
     return g
 
 
@@ -458,7 +458,7 @@ def _accumulate(node: EagerNode, g) -> Tensor | None:
     Tensor, or None."""
     owner = node.tensor_ref()
     if owner is not None:
-        g = _in_dtype(_torch_convention(g), owner.dtype)
+        g = _in_dtype(torch_convention(g), owner.dtype)
         old = owner.grad
         owner._grad = _as_tensor(_own(g)) if old is None else _added(old, g)
     return owner
