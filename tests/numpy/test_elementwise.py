@@ -469,6 +469,8 @@ CONVENTIONS = {
     "std of equal entries": (lambda x: cnp.std(x), (np.full(3, 2.0),), np.zeros(3)),
     "sqrt at 0": (lambda x: cnp.sqrt(x), (0.0,), np.inf),
     "arctan2 at (0, 0)": (lambda x: cnp.arctan2(x[0], x[1]), (np.zeros(2),), np.full(2, np.nan)),
+    # PyTorch's choice (JAX and autograd: NaN); the real-valued function of the parts x, y
+    "angle at complex 0": (lambda x: cnp.angle(x[0] + 1j * x[1]), (np.zeros(2),), np.zeros(2)),
     # the limits of sigmoid(x - y) and sigmoid(y - x) (PyTorch's too); none at (inf, inf)
     "logaddexp at (inf, 1)": (lambda x: cnp.logaddexp(x[0], x[1]), (np.array([np.inf, 1.0]),), np.array([1.0, 0.0])),
     "logaddexp at (-inf, 2)": (lambda x: cnp.logaddexp(x[0], x[1]), (np.array([-np.inf, 2.0]),), np.array([0.0, 1.0])),

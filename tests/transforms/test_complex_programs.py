@@ -13,6 +13,7 @@ real function ``f`` is ``∂f/∂a - i ∂f/∂b``.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -193,3 +194,34 @@ def test_real_value_beside_a_complex_one_gets_a_real_cotangent():
     t = cr.tensor(z, requires_grad=True)
     f(t).backward()
     np.testing.assert_allclose(t.grad.numpy(), np.conj(fd), atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.complex128, 1.0), (np.complex128, 1e-160), (np.complex128, 1e-200),
+                                          (np.complex64, 1e-20), (np.complex64, 1e-30)])
+@pytest.mark.parametrize("name", ["angle", "abs"])
+def test_angle_and_abs_derivatives_at_tiny_magnitudes_match_finite_differences(name, dtype, scale):
+    # |z|² underflows to 0 (below 1e-154, or 1e-19 in complex64) long before |z| does; the
+    # derivatives (of the angle ~1/|z|) are still there. Central differences with a step
+    # relative to |z|, in complex128, decide.
+    f = getattr(cnp, name)
+    z = (scale * np.array([0.6 + 0.8j, -0.3 + 0.1j, -2 - 1e-3j])).astype(dtype)
+    w, t = np.array([0.5, -1.5, 2.0]), np.array([1 - 2j, 0.5j, -1 + 0.3j]).astype(dtype)
+    exact = z.astype(np.complex128)
+    h = 1e-6 * np.abs(exact)
+
+    def loss(v):
+        return np.sum(f(v) * w)
+
+    fd = np.array([(loss(exact + h * e) - loss(exact - h * e)) / (2 * h[i])
+                   - 1j * (loss(exact + 1j * h * e) - loss(exact - 1j * h * e)) / (2 * h[i])
+                   for i, e in enumerate(np.eye(3))])
+    fd_t = (f(exact + 1e-6 * scale * t) - f(exact - 1e-6 * scale * t)) / (2e-6 * scale)
+    rtol = 1e-6 if dtype == np.complex128 else 1e-4
+    g = cr.grad(lambda v: cnp.sum(f(v) * w))(z)
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g, fd, rtol=rtol)
+    np.testing.assert_allclose(cr.jvp(f, (z,), (t,))[1], fd_t, rtol=rtol)
+    # the eager layer's .grad: PyTorch's convention, the conjugate
+    leaf = cr.tensor(z, requires_grad=True)
+    (f(leaf) * cr.tensor(w.astype(np.real(z).dtype))).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), np.conj(fd), rtol=rtol)

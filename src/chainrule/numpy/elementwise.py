@@ -530,10 +530,12 @@ def_vjps(conj, lambda g, ans, x: conj(g))
 def_linear(conj)
 def_vjps(real_if_close, lambda g, ans, x, tol=100: _cast_back(g, x))
 def_jvps(real_if_close, lambda t, ans, x, tol=100: t if is_complex(ans) else real(t))
+# ∂angle/∂a - i ∂angle/∂b = (-b - ia) / |z|² = -i / z, divided by z itself: |z|² underflows to
+# 0 (|z| < 1e-154, or 1e-19 in complex64) where the angle still has its derivative; 0 at z = 0
 def_vjps(angle, lambda g, ans, x, deg=False:
-         _in_degrees(g * conj(x * 1j) / _nonzero(x * conj(x)), deg) if is_complex(x) else 0 * g)
+         _in_degrees(g * where(x == 0, 0, -1j / _nonzero(x)), deg) if is_complex(x) else 0 * g)
 def_jvps(angle, lambda t, ans, x, deg=False:
-         _in_degrees(imag(conj(x) * t) / _nonzero(real(x * conj(x))), deg) if is_complex(x) else 0 * t)
+         _in_degrees(where(x == 0, 0, imag(t / _nonzero(x))), deg) if is_complex(x) else 0 * t)
 
 
 def _in_degrees(v, deg):
