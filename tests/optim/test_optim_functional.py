@@ -1,5 +1,6 @@
 """The functional optimizers follow the in-place ones to the last bit, with and without
-cr.jit, in float32 and float64."""
+cr.jit, in float32 and float64, and for complex parameters in complex64 and complex128
+(whose in-place steps, and PyTorch's, take .grad, the conjugate of cr.grad's gradient)."""
 
 import numpy as np
 import pytest
@@ -23,15 +24,20 @@ CASES = [
 
 
 def loss(params, x):
-    return cnp.sum(cnp.tanh(x @ params[0] + params[1]) ** 2)
+    return cnp.sum(cnp.abs(cnp.tanh(x @ params[0] + params[1])) ** 2)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def starting_point(dtype):
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 2))]
+    start = [(p[0] + 1j * p[1] if np.dtype(dtype).kind == "c" else p[0]).astype(dtype) for p in parts]
+    return start, [rng.normal(size=(4, 3)).astype(dtype) for _ in range(5)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
 @pytest.mark.parametrize(("cls", "fn", "kwargs"), CASES)
 def test_same_trajectory_as_the_in_place_optimizer(cls, fn, kwargs, dtype):
-    rng = np.random.default_rng(0)
-    start = [rng.normal(size=(3, 2)).astype(dtype), rng.normal(size=2).astype(dtype)]
-    xs = [rng.normal(size=(4, 3)).astype(dtype) for _ in range(5)]
+    start, xs = starting_point(dtype)
 
     # in place, on eager parameters
     params = [cr.tensor(p.copy(), requires_grad=True) for p in start]
@@ -55,6 +61,23 @@ def test_same_trajectory_as_the_in_place_optimizer(cls, fn, kwargs, dtype):
             assert got.dtype == want.dtype
             assert np.array_equal(got, want), (cls, kwargs, got - want)
     assert run.traces == 1
+
+
+@pytest.mark.parametrize(("cls", "fn", "kwargs"), CASES)
+def test_complex_parameters_step_as_pytorch_optimizers(cls, fn, kwargs):
+    torch = pytest.importorskip("torch")
+    start, xs = starting_point(np.complex128)
+    fo = getattr(fopt, fn)(**kwargs)
+    params, state = [p.copy() for p in start], fo.init(start)
+    theirs = [torch.tensor(p, requires_grad=True) for p in start]
+    opt = getattr(torch.optim, cls)(theirs, **kwargs)
+    for x in xs:
+        params, state = fo.update(params, cr.grad(loss)(params, x), state)
+        opt.zero_grad()
+        (torch.tanh(torch.tensor(x) @ theirs[0] + theirs[1]).abs() ** 2).sum().backward()
+        opt.step()
+    for got, want in zip(params, theirs, strict=True):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_structures_must_match():

@@ -5,7 +5,10 @@ step there are no eager parameters, only arrays. Each function here returns an
 :class:`Optimizer` pair: ``init(params) -> state`` and ``update(params, grads, state) ->
 (new_params, new_state)``, with the state a pytree of arrays (the step count too, so a
 replay does not freeze it). The arithmetic is the same, in the same order, as the
-in-place optimizers', so the trajectories agree to the last bit.
+in-place optimizers', so the trajectories agree to the last bit. The gradients are those
+of chainrule's transforms (``cr.grad``); a complex parameter steps as the in-place
+optimizers step it with its ``.grad`` (their conjugate, PyTorch's convention), its real
+and imaginary parts as two reals (its state holds them along a last axis of 2).
 
 >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
 >>> from chainrule.optim import functional as fopt
@@ -31,6 +34,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.numpy.broadcasting import is_complex
 from chainrule.optim.algorithms import _check, _check_betas
 
 __all__ = ["Optimizer", "sgd", "adam", "adamw"]
@@ -49,7 +53,7 @@ def _per_leaf(init_leaf, update_leaf) -> Optimizer:
 
     def init(params):
         leaves, _ = tree_flatten(params)
-        return {"step": np.int64(0), "leaves": [init_leaf(p) for p in leaves]}
+        return {"step": np.int64(0), "leaves": [init_leaf(_as_real(p)) for p in leaves]}
 
     def update(params, grads, state):
         leaves, tree = tree_flatten(params)
@@ -59,12 +63,22 @@ def _per_leaf(init_leaf, update_leaf) -> Optimizer:
         t = state["step"] + 1
         new_leaves, new_states = [], []
         for p, g, s in zip(leaves, grad_leaves, state["leaves"], strict=True):
-            p, s = update_leaf(p, g, s, t)
+            if is_complex(p):  # .grad's convention, the conjugate; the parts as two reals
+                stepped, s = update_leaf(_as_real(p), _as_real(cnp.conj(g)), s, t)
+                p = stepped[..., 0] + 1j * stepped[..., 1]
+            else:
+                p, s = update_leaf(p, g, s, t)
             new_leaves.append(p)
             new_states.append(s)
         return tree_unflatten(tree, new_leaves), {"step": t, "leaves": new_states}
 
     return Optimizer(init, update)
+
+
+def _as_real(p):
+    """A complex parameter (or gradient) as PyTorch's ``view_as_real``: its real and
+    imaginary parts along a last axis; a real one as it is."""
+    return cnp.stack([cnp.real(p), cnp.imag(p)], axis=-1) if is_complex(p) else p
 
 
 def _in_dtype_of(p, x):
