@@ -175,3 +175,15 @@ def test_global_module_hooks_run_for_every_module_as_pytorchs():
                     np.testing.assert_allclose(g, h, rtol=1e-12)
     for a, b in zip([ours[1], *ours[2], ours[3]], [theirs[1], *theirs[2], theirs[3]], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["pre-hook", "hook"])
+def test_a_backward_hook_returning_the_wrong_number_of_gradients_raises_as_torch(kind):
+    for lib in (cr, torch):
+        layer = lib.nn.Linear(2, 2)
+        if kind == "pre-hook":
+            layer.register_full_backward_pre_hook(lambda m, go: (go[0], go[0]))
+        else:
+            layer.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+        with pytest.raises(RuntimeError, match="(invalid number|returned 2 gradients)"):
+            layer(lib.ones(1, 2, requires_grad=True)).sum().backward()

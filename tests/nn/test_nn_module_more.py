@@ -1,5 +1,8 @@
 """Module methods PyTorch programs call beyond the core ones (share_memory, set_submodule,
-to_empty, type, compile) and Tensor.is_inference, each against PyTorch's answer."""
+to_empty, type, compile) and Tensor.is_inference; forward hooks with always_call, hook
+handles, train() through the children, registration refusals, the dtype shorthands and
+load_state_dict's corner cases, each against
+PyTorch's answer."""
 
 import numpy as np
 import pytest
@@ -108,3 +111,212 @@ def test_is_inference_of_ordinary_tensors(lib):
     with lt.no_grad():
         y = x * 2
     assert (x.is_inference(), y.is_inference(), lnn.Linear(2, 2).weight.is_inference()) == (False, False, False)
+
+
+def _outcome(run, lib):
+    """What ``run(lib)`` returned, or the built-in class of the exception it raised."""
+    try:
+        return run(lib)
+    except Exception as e:  # noqa: BLE001 - the kind of error is the result compared
+        return "raised " + next(c.__name__ for c in type(e).__mro__ if c.__module__ == "builtins")
+
+
+def _failing_call(lib, where):
+    """A module with forward hooks of each kind, called so that it raises at ``where``;
+    the log of the hooks that ran, each with the output it saw."""
+    log = []
+
+    class Net(lib.nn.Module):
+        def forward(self, x):
+            if where == "forward":
+                raise ValueError("forward")
+            return x * 2
+
+    def pre(m, args):
+        if where == "pre-hook":
+            raise KeyError("pre-hook")
+        return (args[0] + 1,)
+
+    def later(m, args, out):
+        log.append(("later", out.tolist()))
+        if where == "hook":
+            raise IndexError("hook")
+        return out + 10
+
+    net = Net()
+    net.register_forward_pre_hook(pre)
+    net.register_forward_hook(lambda m, a, out: log.append(("always", None if out is None else out.tolist(),
+                                                            a[0].tolist())), always_call=True)
+    net.register_forward_hook(later)
+    net.register_forward_hook(lambda m, a, k, out: log.append(("always kw", out is None, k)), always_call=True,
+                              with_kwargs=True)
+    net.register_forward_hook(lambda m, a, out: log.append(("first", out is None)), always_call=True, prepend=True)
+    net.register_forward_hook(lambda m, a, out: log.append(("plain", out.tolist())))
+    handle = lib.nn.modules.module.register_module_forward_hook(
+        lambda m, a, out: log.append(("global", out is None)), always_call=True)
+    try:
+        log.append(("returned", net(lib.ones(2)).tolist()))
+    except (KeyError, ValueError, IndexError) as e:
+        log.append(("raised", type(e).__name__))
+    finally:
+        handle.remove()
+    return log
+
+
+@pytest.mark.parametrize("where", ["nowhere", "pre-hook", "forward", "hook"])
+def test_forward_hooks_with_always_call_run_when_the_call_raises_as_torch(where):
+    assert _failing_call(cr, where) == _failing_call(torch, where)
+
+
+def test_an_always_called_hook_that_raises_after_an_error_is_a_warning_as_torch():
+    for lib in (cr, torch):
+        m = lib.nn.Identity()
+        m.register_forward_pre_hook(lambda mod, args: 1 / 0)
+        m.register_forward_hook(lambda mod, args, out: [][0], always_call=True)
+        with pytest.warns(UserWarning, match="always_call=True"), pytest.raises(ZeroDivisionError):
+            m(lib.ones(1))
+
+
+def _handles_run(lib):
+    m, calls = lib.nn.Identity(), []
+
+    def hook(mod, args, out):
+        calls.append(len(calls))
+
+    first, second = m.register_forward_hook(hook), m.register_forward_hook(hook)
+    first.remove()
+    first.remove()  # removes nothing more: the second registration stays
+    m(lib.ones(1))
+    with m.register_forward_pre_hook(lambda mod, args: calls.append("inside")) as third:
+        m(lib.ones(1))
+    m(lib.ones(1))
+    second.remove()
+    m(lib.ones(1))
+    return calls, second.id > first.id, third.id > second.id
+
+
+def test_hook_handles_remove_once_and_are_context_managers_as_torch():
+    assert _handles_run(cr) == _handles_run(torch)
+
+
+@pytest.mark.parametrize("returned", ["args only", "one tuple", "three"])
+def test_a_pre_hook_with_kwargs_must_return_args_and_kwargs_as_torch(returned):
+    def run(lib):
+        m = lib.nn.Identity()
+        value = {"args only": lambda a, k: a[0], "one tuple": lambda a, k: (a,), "three": lambda a, k: (a, k, k)}
+        m.register_forward_pre_hook(lambda mod, a, k: value[returned](a, k), with_kwargs=True)
+        return m(lib.ones(1)).tolist()
+
+    assert _outcome(run, cr) == _outcome(run, torch) == "raised RuntimeError"
+
+
+def _train_run(lib, mode):
+    class FrozenNorm(lib.nn.Module):  # keeps its batch norm in evaluation mode, as detection code does
+        def __init__(self):
+            super().__init__()
+            self.bn = lib.nn.BatchNorm1d(2)
+            self.calls = []
+
+        def train(self, mode=True):
+            self.calls.append(mode)
+            super().train(mode)
+            self.bn.eval()
+            return self
+
+    net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Sequential(FrozenNorm()))
+
+    def run(lib):
+        net.eval()
+        net.train(mode)
+        return [m.training for m in net.modules()], net[1][0].calls
+
+    return _outcome(run, lib)
+
+
+@pytest.mark.parametrize("mode", [True, False, 1, "yes", None])
+def test_train_calls_each_child_s_train_and_takes_a_bool_as_torch(mode):
+    assert _train_run(cr, mode) == _train_run(torch, mode)
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_a_module_under_two_names_is_one_child_as_torch(lib):
+    _, lnn = lib
+    shared = lnn.Linear(2, 2)
+    net = lnn.Sequential(shared, lnn.ReLU(), shared)
+    seen = []
+    net.apply(lambda m: seen.append(type(m).__name__))
+    assert [n for n, _ in net.named_children()] == ["0", "1"]
+    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert seen == ["Linear", "ReLU", "Sequential"]
+
+
+_WRONG_ASSIGNMENTS = {
+    "module onto a parameter": lambda lib, m: setattr(m, "weight", lib.nn.ReLU()),
+    "string onto a buffer": lambda lib, m: setattr(m, "running_mean", "zeros"),
+    "tensor onto a parameter": lambda lib, m: setattr(m, "bias", lib.ones(2)),
+    "number onto a module": lambda lib, m: setattr(m.inner, "0", 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_WRONG_ASSIGNMENTS))
+def test_assigning_the_wrong_kind_to_a_registered_name_is_refused_as_torch(name):
+    def run(lib):
+        m = lib.nn.BatchNorm1d(2)
+        m.inner = lib.nn.Sequential(lib.nn.ReLU())
+        _WRONG_ASSIGNMENTS[name](lib, m)
+        return [n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()]
+
+    assert _outcome(run, cr) == _outcome(run, torch) == "raised TypeError"
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_registering_a_buffer_before_init_is_an_attribute_error(lib):
+    _, lnn = lib
+
+    class Early(lnn.Module):
+        def __init__(self):
+            self.register_buffer("count", None)
+            super().__init__()
+
+    with pytest.raises(AttributeError, match="before Module.__init__"):
+        Early()
+
+
+@pytest.mark.parametrize("cast", ["float", "double", "half"])
+def test_float_double_half_leave_complex_and_integer_tensors_as_torch(cast):
+    def run(lib):
+        m = lib.nn.Module()
+        m.z = lib.nn.Parameter(lib.tensor([1 + 2j, 3j], dtype=lib.complex64))
+        m.w = lib.nn.Parameter(lib.ones(2, dtype=lib.float64))
+        m.register_buffer("n", lib.ones(2, dtype=lib.int64))
+        getattr(m, cast)()
+        return [str(t.dtype).removeprefix("torch.") for t in (m.z, m.w, m.n)], m.z.detach().numpy().tolist()
+
+    assert run(cr) == run(torch)
+
+
+@pytest.mark.parametrize("saved", [[2.5], [2.5, 7.0]])
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_0d_buffer_loads_a_1d_value_as_torch(saved, assign):
+    # checkpoints of older PyTorch kept 0-d Tensors as 1-d; PyTorch loads one of one value
+    def run(lib):
+        m = lib.nn.Module()
+        m.register_buffer("scale", lib.tensor(1.0))
+        m.load_state_dict({"scale": lib.tensor(saved)}, assign=assign)
+        return m.scale.tolist()
+
+    assert _outcome(run, cr) == _outcome(run, torch)
+
+
+@pytest.mark.parametrize("given", ["Parameter", "Tensor"])
+@pytest.mark.parametrize("frozen", [False, True])
+def test_load_with_assign_keeps_the_model_s_requires_grad_as_torch(given, frozen):
+    def run(lib):
+        m = lib.nn.Linear(2, 1)
+        m.weight.requires_grad_(not frozen)
+        w = lib.zeros(1, 2, requires_grad=True)
+        sd = {"weight": lib.nn.Parameter(w) if given == "Parameter" else w, "bias": lib.zeros(1)}
+        m.load_state_dict(sd, assign=True)
+        return type(m.weight).__name__, m.weight.requires_grad, m.bias.requires_grad
+
+    assert run(cr) == run(torch)

@@ -25,13 +25,31 @@ __all__ = ["HookHandle", "register_hook", "register_post_accumulate_grad_hook", 
 
 # -- hooks ----------------------------------------------------------------------------
 class HookHandle:
+    """What registering a hook returns (PyTorch's ``RemovableHandle``): ``remove()`` takes
+    this registration off, once (a second call, or one after the same function was
+    registered again, removes nothing more); a ``with`` block removes it at its end; ``id``
+    numbers the registrations in their order."""
+
+    _count = 0
+
     def __init__(self, hooks: list, hook: Callable):
-        self._hooks = hooks
+        self._hooks: list | None = hooks
         self._hook = hook
+        self.id = HookHandle._count
+        HookHandle._count += 1
 
     def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        hooks, self._hooks = self._hooks, None
+        for i, h in enumerate(hooks or ()):
+            if h is self._hook:
+                del hooks[i]
+                return
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
 
 
 def _require_graph(t: Tensor, what: str) -> EagerNode:

@@ -117,7 +117,11 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
         for hook in GLOBAL_BACKWARD_PRE_HOOKS + list(module._backward_pre_hooks or ()):
             new = hook(module, grad_output)
             if new is not None:
-                grad_output = tuple(new) if isinstance(new, tuple | list) else (new,)
+                new = tuple(new) if isinstance(new, tuple | list) else (new,)
+                if len(new) != len(grad_output):
+                    raise RuntimeError(f"a backward pre-hook of {type(module).__name__} returned {len(new)} "
+                                       f"gradients; the module has {len(grad_output)} outputs")
+                grad_output = new
         seen["grad_output"] = grad_output
         if in_node is None:  # no input on the graph: the hooks see only the outputs' gradients
             full_hooks((None,) * n_args)
@@ -160,12 +164,13 @@ def hook_kind(module, full: bool) -> None:
 
 
 class KeywordHook:
-    """A hook registered with ``with_kwargs=True`` (called with the keyword arguments too)."""
+    """A forward hook registered with ``with_kwargs=True`` (called with the keyword
+    arguments too) or ``always_call=True`` (called also when the call raises)."""
 
-    with_kwargs = True
-
-    def __init__(self, fun):
+    def __init__(self, fun, with_kwargs: bool = True, always_call: bool = False):
         self.fun = fun
+        self.with_kwargs = with_kwargs
+        self.always_call = always_call
 
     def __call__(self, *args):
         return self.fun(*args)

@@ -37,9 +37,14 @@ class ModuleConversions:
         return self
 
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active, batch norm uses batch statistics); returns self."""
-        for m in self.modules():
-            m.__dict__["training"] = bool(mode)
+        """Training mode (dropout active, batch norm uses batch statistics); returns self.
+        As PyTorch's, it calls each child's ``train(mode)``, so a sub-module's override
+        (one that keeps its batch norm layers in evaluation mode, say) is obeyed."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train(mode): training mode is expected to be a bool, got {mode!r}")
+        self.__dict__["training"] = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -110,17 +115,26 @@ class ModuleConversions:
                         t.grad = g if isinstance(g, Tensor) else Tensor(np.asarray(g), EAGER)
         return self
 
+    def _real_floats_to(self, dtype) -> Module:
+        """The real floating-point parameters and buffers in ``dtype``; complex and integer
+        ones stay as they are (PyTorch's ``float()``, ``double()`` and ``half()``)."""
+        def convert(t):
+            value = np.asarray(t.primal()) if isinstance(t, Tensor) else np.asarray(t)
+            return t if value.dtype.kind != "f" or value.dtype == dtype else Tensor(value.astype(dtype), EAGER)
+
+        return self._apply(convert)
+
     def float(self) -> Module:
-        """Parameters and buffers in float32 (the default of the layers)."""
-        return self.to(np.float32)
+        """Real floating-point parameters and buffers in float32 (the default of the layers)."""
+        return self._real_floats_to(np.float32)
 
     def double(self) -> Module:
-        """Parameters and buffers in float64 (e.g. to check gradients)."""
-        return self.to(np.float64)
+        """Real floating-point parameters and buffers in float64 (e.g. to check gradients)."""
+        return self._real_floats_to(np.float64)
 
     def half(self) -> Module:
-        """Parameters and buffers in float16."""
-        return self.to(np.float16)
+        """Real floating-point parameters and buffers in float16."""
+        return self._real_floats_to(np.float16)
 
     def cpu(self) -> Module:
         """Returns self: chainrule computes on the CPU (an ``_apply`` override still runs)."""

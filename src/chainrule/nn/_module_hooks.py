@@ -4,6 +4,8 @@ hooks, and the registration of those and of the ``state_dict``/``load_state_dict
 
 from __future__ import annotations
 
+import warnings
+
 from chainrule.core.eager import HookHandle
 from chainrule.nn._backward_hooks import (
     GLOBAL_BACKWARD_HOOKS,
@@ -44,6 +46,7 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call
     """Call ``hook(module, args, output)`` after the ``forward`` of every module, ahead of
     the module's own forward hooks (``with_kwargs=True``: ``hook(module, args, kwargs,
     output)``); a value it returns replaces the output, as PyTorch's global hook.
+    ``always_call=True``: also when the call raises (see :meth:`ModuleHooks.register_forward_hook`).
 
     >>> import numpy as np
     >>> from chainrule import nn
@@ -53,10 +56,7 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call
     >>> shapes
     [(4, 3)]
     """
-    if always_call:
-        raise NotImplementedError("register_module_forward_hook(always_call=True): the hook runs only after a "
-                                  "forward that returns; wrap the forward in try/finally for the other case")
-    hook = KeywordHook(hook) if with_kwargs else hook
+    hook = KeywordHook(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
     _GLOBAL_FORWARD_HOOKS.append(hook)
     return HookHandle(_GLOBAL_FORWARD_HOOKS, hook)
 
@@ -89,6 +89,16 @@ def register_module_full_backward_pre_hook(hook) -> HookHandle:
     return HookHandle(GLOBAL_BACKWARD_PRE_HOOKS, hook)
 
 
+class _Call:
+    """One hooked call of a module: its arguments as the pre-hooks left them, its output
+    so far, and the forward hooks that ran (for those with ``always_call=True``)."""
+
+    __slots__ = ("args", "kwargs", "result", "ran")
+
+    def __init__(self, args: tuple, kwargs: dict):
+        self.args, self.kwargs, self.result, self.ran = args, kwargs, None, set()
+
+
 class ModuleHooks:
     """The part of :class:`~chainrule.nn.Module` that calls ``forward`` and its hooks."""
 
@@ -105,26 +115,57 @@ class ModuleHooks:
                 and self._backward_pre_hooks is None and not _GLOBAL_FORWARD_PRE_HOOKS and not _GLOBAL_FORWARD_HOOKS
                 and not GLOBAL_BACKWARD_HOOKS and not GLOBAL_BACKWARD_PRE_HOOKS):
             return self.forward(*args, **kwargs)
+        call = _Call(args, kwargs)
+        try:
+            return self._hooked_call(call)
+        except Exception:
+            self._run_always_called_hooks(call)
+            raise
+
+    def _hooked_call(self, call: _Call):
         for hook in _GLOBAL_FORWARD_PRE_HOOKS + list(self._forward_pre_hooks or ()):
             if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
-                new = hook(self, args, kwargs)
+                new = hook(self, call.args, call.kwargs)
                 if new is not None:
-                    args, kwargs = new
+                    if not (isinstance(new, tuple) and len(new) == 2):
+                        raise RuntimeError("a forward pre-hook registered with with_kwargs=True must return None or "
+                                           f"a tuple (new_args, new_kwargs), but returned {new!r}")
+                    call.args, call.kwargs = new
                 continue
-            new = hook(self, args)
+            new = hook(self, call.args)
             if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
+                call.args = new if isinstance(new, tuple) else (new,)
         if self._backward_hooks or self._backward_pre_hooks or GLOBAL_BACKWARD_HOOKS or GLOBAL_BACKWARD_PRE_HOOKS:
-            return call_with_backward_hooks(self, args, kwargs, self._forward_and_hooks)
-        return self._forward_and_hooks(args, kwargs)
+            return call_with_backward_hooks(self, call.args, call.kwargs,
+                                            lambda args, kwargs: self._forward_and_hooks(args, kwargs, call))
+        return self._forward_and_hooks(call.args, call.kwargs, call)
 
-    def _forward_and_hooks(self, args: tuple, kwargs: dict):
-        out = self.forward(*args, **kwargs)
+    def _forward_and_hooks(self, args: tuple, kwargs: dict, call: _Call):
+        call.args, call.kwargs = args, kwargs
+        out = call.result = self.forward(*args, **kwargs)
         for hook in _GLOBAL_FORWARD_HOOKS + list(self._forward_hooks or ()):
+            call.ran.add(id(hook))
             new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
             if new is not None:
-                out = new
+                out = call.result = new
         return out
+
+    def _run_always_called_hooks(self, call: _Call) -> None:
+        """After the call raised: the forward hooks registered with ``always_call=True`` that
+        have not run yet, with the output so far (None if ``forward`` raised); an exception
+        one of them raises becomes a warning, and the call's own exception goes on, as PyTorch's."""
+        for hook in _GLOBAL_FORWARD_HOOKS + list(self._forward_hooks or ()):
+            if not getattr(hook, "always_call", False) or id(hook) in call.ran:
+                continue
+            try:
+                new = (hook(self, call.args, call.kwargs, call.result) if hook.with_kwargs
+                       else hook(self, call.args, call.result))
+            except Exception as e:
+                warnings.warn(f"a forward hook with always_call=True of {type(self).__name__} raised an exception "
+                              f"that was silenced, as the call had raised another: {e}", stacklevel=3)
+                continue
+            if new is not None:
+                call.result = new
 
     def compile(self, *args, **kwargs) -> None:
         """PyTorch's ``module.compile(...)``, which compiles the module's ``__call__`` in
@@ -161,12 +202,13 @@ class ModuleHooks:
         into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
         return self._add_hook("_backward_pre_hooks", hook)
 
-    def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
+    def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False,
+                  always_call: bool = False) -> HookHandle:
         if self.__dict__.get(kind) is None:
             self.__dict__[kind] = []
         hooks = self.__dict__[kind]
-        if with_kwargs:  # PyTorch's with_kwargs=True: the hook also takes the keyword arguments
-            hook = KeywordHook(hook)
+        if with_kwargs or always_call:  # PyTorch's: the hook also takes the keyword arguments, or
+            hook = KeywordHook(hook, with_kwargs, always_call)  # runs also when the call raises
         hooks.insert(0, hook) if prepend else hooks.append(hook)
         return HookHandle(hooks, hook)
 
@@ -219,6 +261,9 @@ class ModuleHooks:
         """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
         replaces the output (PyTorch's forward hook, e.g. to keep a layer's features);
         ``prepend`` and ``with_kwargs`` (``hook(module, args, kwargs, output)``) as PyTorch's.
+        ``always_call=True`` runs it also when the call raises (in a pre-hook, ``forward``
+        or a later hook), with the output so far (None if ``forward`` raised), before the
+        exception goes on; an exception of its own then is only warned of, as in PyTorch.
 
         >>> import numpy as np
         >>> from chainrule import nn
@@ -229,7 +274,4 @@ class ModuleHooks:
         >>> seen
         [torch.Size([4, 2])]
         """
-        if always_call:
-            raise NotImplementedError("register_forward_hook(always_call=True): the hook runs only after a "
-                                      "forward that returns; wrap the forward in try/finally for the other case")
-        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, always_call)

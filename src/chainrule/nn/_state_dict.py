@@ -151,6 +151,8 @@ def load_own(module, state_dict, prefix: str, local_metadata: dict, strict: bool
         given = state_dict[key]
         value = np.asarray(given.primal() if isinstance(given, Tensor) else given)
         have = np.shape(target._value)
+        if have == () and value.shape == (1,):  # a 0-d Tensor saved as 1-d by old PyTorch
+            given, value = given[0], value[0]
         if value.shape != have:
             error_msgs.append(f"size mismatch for {key}: the file has shape {value.shape}, the model has shape {have}")
         elif assign:
@@ -191,6 +193,8 @@ def _assign(module, name: str, old: Tensor, value: Any) -> None:
     if name in module.__dict__["_parameters"]:
         if not isinstance(value, Parameter):
             value = Parameter(value, requires_grad=old.requires_grad)
+        else:  # the model's requires_grad, as PyTorch's (a frozen layer stays frozen)
+            value.requires_grad_(old.requires_grad)
         module.register_parameter(name, value)
     else:
         module.register_buffer(name, value)

@@ -45,10 +45,14 @@ __all__ = [
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
-def _as_buffer(value):
+def _as_buffer(value, what: str):
+    """``value`` as the Tensor a buffer holds (an array or a number is taken, as a Tensor)."""
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(np.asarray(value), EAGER)
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"cannot assign a {type(value).__name__} to {what}: a Tensor, an array or None is expected")
+    return Tensor(array, EAGER)
 
 
 class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
@@ -110,16 +114,16 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         if isinstance(value, Parameter):
             self._forget(name, keep="_parameters")
             params[name] = value
-        elif isinstance(value, Module):
-            self._forget(name, keep="_modules")
-            modules[name] = value
         elif name in params:
             if value is not None:
                 raise TypeError(
                     f"cannot assign a {type(value).__name__} to parameter '{name}' of "
-                    f"{type(self).__name__}: wrap it in nn.Parameter (or assign None)"
+                    f"{type(self).__name__}: wrap it in nn.Parameter (or assign None, or del it first)"
                 )
             params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name, keep="_modules")
+            modules[name] = value
         elif name in modules:
             if value is not None:
                 raise TypeError(
@@ -128,7 +132,7 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
                 )
             modules[name] = None
         elif name in buffers:
-            value = _as_buffer(value)
+            value = _as_buffer(value, f"buffer '{name}' of {type(self).__name__}")
             buffers[name] = value
         object.__setattr__(self, name, value)
 
@@ -172,6 +176,9 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         """PyTorch's refusals of ``name`` for a new ``kind`` (parameter, buffer, module):
         not a string, empty, dotted (its state_dict key would name a submodule), or taken
         by an attribute that is not already one of ``registry``'s."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} '{name}' before Module.__init__() has run: "
+                                 "call super().__init__() first in your __init__")
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if not name or "." in name:
@@ -202,7 +209,7 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
             raise TypeError(f"register_buffer: '{name}' is a Parameter; use register_parameter")
         self._check_new_name(name, "_buffers", "buffer")
         self._forget(name, keep="_buffers")
-        tensor = _as_buffer(tensor)
+        tensor = _as_buffer(tensor, f"buffer '{name}' of {type(self).__name__}")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -237,8 +244,12 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their names; one registered under two names comes
+        once, under the first (as PyTorch's; ``named_modules(remove_duplicate=False)`` has both)."""
+        seen: set[int] = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
                 yield name, m
 
     def children(self) -> Iterator[Module]:
