@@ -99,3 +99,15 @@ def test_callbacks_are_dropped_when_the_pass_fails():
     assert ran == []
     w.sum().backward()  # and the next pass starts clean
     assert ran == []
+
+
+@pytest.mark.parametrize("returned", [(3,), (1,), (2, 1), ()])
+@pytest.mark.parametrize("on", ["leaf", "computed"])
+def test_a_hook_that_changes_the_gradient_s_shape_is_refused_as_torch(returned, on):
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        w = lib.ones(2, requires_grad=True)
+        t = w if on == "leaf" else w * 2
+        t.register_hook(lambda g, lib=lib: lib.ones(returned))
+        with pytest.raises(RuntimeError, match="(changed the size|changed the shape)"):
+            (t * 3).sum().backward()

@@ -443,7 +443,12 @@ def _hooked(node: EagerNode, g, create_graph: bool):
             continue
         r = hook(_as_tensor(torch_convention(g)))
         if r is not None:
-            g = torch_convention(r if create_graph else plain(r))
+            new = torch_convention(r if create_graph else plain(r))
+            if np.shape(new) != np.shape(g):
+                raise RuntimeError(f"the hook {getattr(hook, '__name__', hook)!r} of a Tensor changed the shape of "
+                                   f"its gradient from {np.shape(g)} to {np.shape(new)}; a hook returns a "
+                                   "gradient of the Tensor's shape, or None")
+            g = new
     return g
 
 
