@@ -212,3 +212,40 @@ def test_a_deep_copy_has_its_own_class_so_unparametrizing_it_leaves_the_original
                                    rtol=1e-12)
     with pytest.raises(RuntimeError, match="only supported through state_dict"):
         pickle.dumps(ours)
+
+
+def _transfer_run(lib, case):
+    class Scale(lib.nn.Module):  # one tensor, with a right inverse
+        def forward(self, x):
+            return 2 * x
+
+        def right_inverse(self, x):
+            return x / 2
+
+    class Split(lib.nn.Module):  # two tensors
+        def forward(self, a, b):
+            return a + b
+
+        def right_inverse(self, x):
+            return x * 0.25, x * 0.75
+
+    src = lib.nn.Linear(3, 2).double()
+    dst = lib.nn.Linear(3, 2).double() if case != "missing tensor" else lib.nn.Identity()
+    with lib.no_grad():
+        src.weight.copy_(lib.tensor(np.arange(6.0).reshape(2, 3)))
+        src.bias.copy_(lib.tensor([1.0, -1.0]))
+    PZ = lib.nn.utils.parametrize
+    PZ.register_parametrization(src, "weight", Split() if case == "two tensors" else Scale())
+    if case == "two parametrized":
+        PZ.register_parametrization(src, "bias", Scale())
+    out = PZ.transfer_parametrizations_and_params(src, dst, None if case == "two parametrized" else "weight")
+    originals = [p for n, p in src.named_parameters() if "original" in n]
+    return (out is dst, list(dst.state_dict()), [any(p is o for o in originals) for _, p in dst.named_parameters()],
+            dst.weight.detach().numpy().tolist(), type(dst).__name__.replace("Parametrized", ""))
+
+
+@pytest.mark.parametrize("case", ["one tensor", "two tensors", "two parametrized", "missing tensor"])
+def test_transfer_parametrizations_and_params_shares_the_originals_as_torch(case):
+    ours, theirs = _transfer_run(cr, case), _transfer_run(torch, case)
+    assert ours[:3] == theirs[:3] and ours[4] == theirs[4]
+    np.testing.assert_allclose(ours[3], theirs[3], rtol=1e-12)

@@ -33,7 +33,7 @@ from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
-           "ParametrizationList", "type_before_parametrizations"]
+           "ParametrizationList", "type_before_parametrizations", "transfer_parametrizations_and_params"]
 
 _cache_enabled = 0
 _cache: dict = {}
@@ -294,3 +294,36 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
 def type_before_parametrizations(module: Module) -> type:
     """The class of ``module`` as it was before it was parametrized."""
     return type(module).__bases__[0] if is_parametrized(module) else type(module)
+
+
+def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
+                                         tensor_name: str | None = None) -> Module:
+    """Give ``to_module`` the parametrizations of ``from_module`` (on ``tensor_name``, or on
+    all its parametrized tensors), sharing its original Parameters, as PyTorch's (model
+    pruning and quantisation swap a layer so); a tensor ``to_module`` lacks is made a
+    Parameter of ``from_module``'s values first. Returns ``to_module``.
+
+    >>> from chainrule import nn
+    >>> from chainrule.nn.utils import parametrize
+    >>> class Double(nn.Module):
+    ...     def forward(self, x):
+    ...         return 2 * x
+    >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    >>> _ = parametrize.register_parametrization(a, "weight", Double())
+    >>> b = parametrize.transfer_parametrizations_and_params(a, b)
+    >>> b.parametrizations.weight.original is a.parametrizations.weight.original
+    True
+    """
+    if not is_parametrized(from_module, tensor_name):
+        return to_module
+    for name in list(from_module.parametrizations) if tensor_name is None else [tensor_name]:
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name)))
+        source = from_module.parametrizations[name]
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        originals = ["original"] if source.is_tensor else [f"original{i}" for i in range(source.ntensors)]
+        for original in originals:
+            setattr(target, original, getattr(source, original))
+    return to_module
