@@ -320,3 +320,27 @@ def test_load_with_assign_keeps_the_model_s_requires_grad_as_torch(given, frozen
         return type(m.weight).__name__, m.weight.requires_grad, m.bias.requires_grad
 
     assert run(cr) == run(torch)
+
+
+@pytest.mark.parametrize("lib", LIBS)
+@pytest.mark.parametrize("name", ["_call_impl", "_wrapped_call_impl"])
+def test_the_call_with_hooks_under_pytorch_s_private_names(lib, name):
+    mod, lnn = lib
+
+    class Logged(lnn.Linear):
+        def __call__(self, *args):  # an override that still runs the hooks
+            return getattr(lnn.Module, name)(self, *args)
+
+    layer, seen = Logged(2, 1), []
+    layer.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape)))
+    layer(mod.ones(3, 2))
+    assert seen == [(3, 1)]
+
+
+@pytest.mark.parametrize("name, args", [("_single", (3,)), ("_pair", (3,)), ("_pair", ([1, 2],)),
+                                        ("_triple", ((1, 2, 3),)), ("_quadruple", (0,)), ("_pair", ((5,),)),
+                                        ("_reverse_repeat_tuple", ((1, 2, 3), 2)), ("_reverse_repeat_tuple", ([4], 0))])
+def test_the_size_helpers_layers_import_give_torch_s(name, args):
+    # from torch.nn.modules.utils import _pair, as convolution layers written for PyTorch do
+    assert getattr(nn.modules.utils, name)(*args) == getattr(torch.nn.modules.utils, name)(*args)
+    assert nn.modules.utils._ntuple(3, "parse")(2) == torch.nn.modules.utils._ntuple(3, "parse")(2)

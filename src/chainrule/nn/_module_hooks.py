@@ -122,6 +122,11 @@ class ModuleHooks:
             self._run_always_called_hooks(call)
             raise
 
+    # PyTorch's names of the call with hooks (``nn.Module._call_impl(self, x)`` in code
+    # that overrides ``__call__`` and still wants the hooks)
+    _call_impl = __call__
+    _wrapped_call_impl = __call__
+
     def _hooked_call(self, call: _Call):
         for hook in _GLOBAL_FORWARD_PRE_HOOKS + list(self._forward_pre_hooks or ()):
             if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
