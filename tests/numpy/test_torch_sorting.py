@@ -139,3 +139,11 @@ def test_which_of_equal_values_is_picked_is_torch_s(name, length):
             (cr.nan_to_num(got[0]) * cr.tensor(w)).sum().backward()
             (torch.nan_to_num(want[0]) * torch.tensor(w)).sum().backward()
             same(x.grad, t.grad)
+
+
+def test_a_call_past_the_tie_budget_keeps_equal_values_in_their_order():
+    # (PyTorch's algorithms run in Python, so only calls of at most 2048 elements take them)
+    a = np.random.default_rng(0).integers(0, 3, size=(2, 1500)).astype(float)
+    stable = np.argsort(a, axis=1, kind="stable")
+    np.testing.assert_array_equal(cr.tensor(a).sort(1)[1].numpy(), stable)
+    np.testing.assert_array_equal(cr.tensor(a).topk(4, 1, largest=False)[1].numpy(), stable[:, :4])

@@ -263,7 +263,8 @@ def _mode_index(v, axis: int):
             continue
         values, counts = np.unique(row, return_counts=True)
         best = np.argmax(counts)
-        if counts[best] > 1 and 16 < len(row) <= LONGEST and not (row.dtype.kind in "fc" and np.isnan(row).any()):
+        with_nan = row.dtype.kind in "fc" and np.isnan(row).any()
+        if counts[best] > 1 and 16 < len(row) and flat.size <= LONGEST and not with_nan:
             out[r] = torch_mode_index(row)  # which of them PyTorch's introsort leaves last
         else:
             out[r] = np.flatnonzero(row == values[best])[-1]

@@ -6,8 +6,10 @@ index) pairs of a row with libstdc++'s ``std::sort`` (an introsort), ``std::part
 none keeps equal values in their order, and which of them comes first is a function of
 the row alone (deterministic). chainrule computes these with NumPy's stable sort and
 goes through the same algorithms, written here, only for a row whose ties make the
-answer depend on them (:func:`tied_rows`); a row longer than :data:`LONGEST` keeps the
-stable order (the algorithms run in Python, one comparison at a time).
+answer depend on them (:func:`tied_rows`), and only in a call on at most :data:`LONGEST`
+elements: the algorithms run in Python, one comparison at a time (a row of 16384 float32
+numbers, which holds two equal ones more often than not, took 70 ms to sort this way
+against 0.3 ms), so a larger call keeps the stable order.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from chainrule.numpy.nondiff import unboxing
 
 __all__ = ["LONGEST", "tied_rows", "sort_order", "topk_order", "kth_index", "mode_index", "redo_tied_rows"]
 
-LONGEST = 1 << 14
+LONGEST = 2048  # elements in one call, all rows together
 _THRESHOLD = 16  # libstdc++'s _S_threshold: rows up to it are insertion-sorted (stably)
 
 
 def tied_rows(rows: np.ndarray) -> np.ndarray:
-    """For each row (along the last axis) of at most :data:`LONGEST` elements, whether two
-    of its values are equal (0.0 and -0.0 are; so are two NaN, for PyTorch's comparators)."""
-    if rows.shape[-1] < 2 or rows.shape[-1] > LONGEST:
+    """For each row (along the last axis), whether two of its values are equal (0.0 and
+    -0.0 are; so are two NaN, for PyTorch's comparators); none where ``rows`` holds more
+    than :data:`LONGEST` elements."""
+    if rows.shape[-1] < 2 or rows.size > LONGEST:
         return np.zeros(rows.shape[:-1], bool)
     ordered = np.sort(rows, axis=-1)  # (NaN last)
     tied = np.any(ordered[..., 1:] == ordered[..., :-1], axis=-1)
@@ -266,7 +269,7 @@ def _redo_tied_rows(key, result, axis: int, per_row, every_row: bool = False):
     if key.ndim == 0:
         return result
     rows = np.moveaxis(key, axis, -1)
-    redo = tied_rows(rows) if not every_row else np.full(rows.shape[:-1], rows.shape[-1] <= LONGEST)
+    redo = tied_rows(rows) if not every_row else np.full(rows.shape[:-1], rows.size <= LONGEST)
     if not redo.any():
         return result
     whole = result.ndim == key.ndim
