@@ -111,11 +111,14 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if kwargs:
         raise TypeError(f"linspace: unexpected arguments {sorted(kwargs)}")
     out = _linspace(start, stop, num, endpoint, False, None, axis)
+    div = num - 1 if endpoint else num
+    # (NumPy's step is in the points' own dtype; none (NaN) for 0 points, or 1 with the end)
+    step = (cnp.astype(stop, out.dtype) - start) / div if div > 0 else np.nan
     if dtype is not None and np.dtype(dtype) != out.dtype:
+        if np.issubdtype(dtype, np.integer):  # NumPy rounds toward -inf for integers
+            out = cnp.floor(out)
         out = cnp.astype(out, dtype)
-    if retstep:
-        return out, (stop - start) / max(num - 1 if endpoint else num, 1)
-    return out
+    return (out, step) if retstep else out
 
 
 def _dtype(x) -> np.dtype:
@@ -168,7 +171,8 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         raise ValueError("Geometric sequence cannot include zero")
     dt = np.result_type(_dtype(start), _dtype(stop), float(num), np.zeros((), dtype))
     dtype = dt if dtype is None else np.dtype(dtype)
-    start, stop = cnp.astype(start, dt), cnp.astype(stop, dt)
+    # (broadcast together: NumPy writes start and stop into the ends of the result)
+    start, stop = cnp.broadcast_arrays(cnp.astype(start, dt), cnp.astype(stop, dt))
     # NumPy's rotation of start to the positive real axis (and back after): the sign is
     # locally constant, and the sequence does not depend on it, so it is a constant here
     out_sign = cnp.sign(undifferentiated(start))

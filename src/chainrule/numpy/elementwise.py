@@ -121,7 +121,7 @@ def ufunc(np_fun, name=None, public: bool = True):
 
 def ufunc_keywords(prim, args, kwargs):
     """A ufunc called with keyword arguments. On plain arrays: NumPy itself. On Tensors:
-    ``dtype=`` (with ``casting=``) converts the inputs first, which is what NumPy's loop
+    ``dtype=`` and ``casting=`` convert the inputs first, which is what NumPy's loop
     does; ``out=`` and ``where=`` cannot hold a Tensor's result (eager or being
     differentiated), so they are refused with the composition that does the same."""
     # (out= looked into: NumPy hands it over as a tuple, and its call with a Tensor there
@@ -148,9 +148,7 @@ def ufunc_keywords(prim, args, kwargs):
         raise out_refused(name)
     if kw:
         raise TypeError(f"{name}: keyword arguments {sorted(kw)} are not supported on Tensors")
-    if dtype is None:
-        if casting != "same_kind":
-            raise TypeError(f"{name}: casting= is only supported together with dtype= on Tensors")
+    if dtype is None and casting == "same_kind":
         return prim(*args)
     args, loop = loop_inputs(prim.fun, args, dtype, casting)
     ans = prim(*args)
@@ -174,11 +172,19 @@ def out_refused(name: str) -> TypeError:
 
 def loop_inputs(np_ufunc, args, dtype, casting="same_kind"):
     """``args`` cast to the inputs of NumPy's loop of ``np_ufunc`` for outputs of ``dtype``
-    (NumPy's errors too), and that loop's dtypes: abs of complex numbers with
-    dtype=float64 keeps the complex input; sin(x, dtype=float32) computes in float32."""
+    (None: the loop NumPy picks for the inputs), NumPy's casting errors too, and that
+    loop's dtypes: abs of complex numbers with dtype=float64 keeps the complex input;
+    sin(x, dtype=float32) computes in float32."""
+    if casting == "equiv" and any(map(_is_python_number, args)):
+        # NumPy's resolve_dtypes crashes the process on a Python number under 'equiv':
+        # NumPy's own call on empty operands checks the casting (its error, if any)
+        np_ufunc(*(a if _is_python_number(a) else np.empty(0, _operand_dtype(a)) for a in args),
+                 casting=casting, **({} if dtype is None else {"dtype": dtype}))
+        casting = "unsafe"  # (checked: the loop does not depend on it)
     loop = np_ufunc.resolve_dtypes(
         tuple(_operand_dtype(a) for a in args) + (None,) * np_ufunc.nout,
-        signature=(None,) * np_ufunc.nin + (np.dtype(dtype),) * np_ufunc.nout, casting=casting)
+        signature=(None,) * np_ufunc.nin + (None if dtype is None else np.dtype(dtype),) * np_ufunc.nout,
+        casting=casting)
     # (resolve_dtypes checked the casting: np.astype, which jit records, takes no casting=)
     args = [a if _is_python_number(a) or _operand_dtype(a) == d else astype(a, d)
             for a, d in zip(args, loop, strict=False)]
@@ -434,9 +440,11 @@ def frexp(x, /, *args, **kwargs):
     derivative is 2**-exponent; the exponent is plain data."""
     if not isinstance(x, Tensor):
         return np.frexp(x, *args, **kwargs)
-    if args or kwargs:
+    if args or set(kwargs) - {"dtype", "casting"}:
         raise TypeError("frexp: out=, where= and the other keywords of a ufunc are not supported "
                         "on a traced value; use the returned values")
+    if kwargs:
+        (x,), _ = loop_inputs(np.frexp, (x,), kwargs.get("dtype"), kwargs.get("casting", "same_kind"))
     exponent = _frexp_exponent(x)
     return ldexp(x, -exponent), exponent
 
@@ -452,8 +460,8 @@ def modf(x, /, *args, **kwargs):
         return np.modf(x, *args, **kwargs)
     if args or set(kwargs) - {"dtype", "casting"}:
         raise TypeError("modf: out= and where= are not supported on a traced value")
-    if kwargs.get("dtype") is not None:
-        (x,), _ = loop_inputs(np.modf, (x,), kwargs["dtype"], kwargs.get("casting", "same_kind"))
+    if kwargs:
+        (x,), _ = loop_inputs(np.modf, (x,), kwargs.get("dtype"), kwargs.get("casting", "same_kind"))
     whole = trunc(x)
     infinite = unboxing(np.isinf)(x)
     # x's sign on a zero fraction too (-3.0 gives -0.0), with derivative 1 on both sides
@@ -471,8 +479,8 @@ def divmod(x1, x2, /, *args, **kwargs):
         return np.divmod(x1, x2, *args, **kwargs)
     if args or set(kwargs) - {"dtype", "casting"}:
         raise TypeError("divmod: out= and where= are not supported on a traced value")
-    if kwargs.get("dtype") is not None:
-        (x1, x2), _ = loop_inputs(np.divmod, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
+    if kwargs:
+        (x1, x2), _ = loop_inputs(np.divmod, (x1, x2), kwargs.get("dtype"), kwargs.get("casting", "same_kind"))
     return floor_divide(x1, x2), mod(x1, x2)
 
 

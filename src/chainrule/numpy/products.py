@@ -30,7 +30,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.einsum_subscripts import LETTERS, parse_einsum
-from chainrule.numpy.elementwise import loop_inputs, out_refused
+from chainrule.numpy.elementwise import loop_inputs, out_refused, ufunc_keywords
 from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
@@ -66,9 +66,10 @@ def taking_jax_keywords(prim: Primitive) -> Primitive:
         rest = {k: v for k, v in kwargs.items() if k not in JAX_KEYWORDS}
         traces = [a._trace for a in args if isinstance(a, Tensor)]
         if isinstance(prim.fun, np.ufunc) and kwargs.get("out") is not None and any_tensor((*args, kwargs["out"])):
-            # np.matmul(a, b, out=t), as the other ufuncs (NumPy's own call, given a Tensor,
-            # would hand it back here without end)
-            raise out_refused(prim.__name__)
+            # np.matmul(a, b, out=t), as the other ufuncs: under chainrule.jit NumPy's write,
+            # recorded; else refused (NumPy's own call, given a Tensor, would hand it back
+            # here without end)
+            return ufunc_keywords(prim, args, rest)
         if len(rest) == len(kwargs):  # NumPy's keywords alone: the primitive's own path
             return max(traces, key=lambda t: t.level).process(prim, args, kwargs) if traces else prim.fun(
                 *args, **kwargs)

@@ -218,6 +218,8 @@ def leaving_out_nan(rule, where_at=None):
     (``where_at``: its position among the arguments after x, where it has one)."""
 
     def nan_rule(g, ans, x, *args, **kwargs):
+        if shape_of(x) == ():  # NumPy's nan* take axis=0 of a 0-d array (np.sum does): all of it
+            args, kwargs = (None, *args[1:]) if args else args, {**kwargs, "axis": None}
         if where_at is not None and len(args) > where_at:
             args = (*args[:where_at], not_nan(x, args[where_at]), *args[where_at + 1 :])
         else:
@@ -625,7 +627,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
 def prepend(y, axis: int, value):
     """``value`` put in front of ``y`` along ``axis`` (the ``include_initial`` entry)."""
     if shape_of(y)[axis] == 0:
-        return sum(y, axis=axis, keepdims=True) * 0 + value
+        return sum(y, axis=axis, keepdims=True, dtype=y.dtype) * 0 + value  # (int32 stays int32)
     n = shape_of(y)[axis]
     idx = np.maximum(np.arange(n + 1) - 1, 0)
     first = (np.arange(n + 1) == 0).reshape((n + 1,) + (1,) * (len(shape_of(y)) - axis - 1))

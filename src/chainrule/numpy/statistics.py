@@ -115,10 +115,15 @@ def _neighbours(virtual, n):
             cnp.astype(previous_marked, np.intp))
 
 
-def _lerp(a, b, t):
-    """NumPy's ``_lerp``: from the nearer end, so that t = 0 gives a and t = 1 gives b."""
+def _lerp(a, b, t, weak_dtype=None):
+    """NumPy's ``_lerp``: from the nearer end, so that t = 0 gives a and t = 1 gives b.
+    With ``weak_dtype``, ``t`` stands for the Python float NumPy uses for a Python ``q``:
+    ``t`` and ``1 - t`` are taken in its precision and each cast to the data's dtype."""
     diff = b - a
-    return cnp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+    low, high = t, 1 - t
+    if weak_dtype is not None:
+        low, high = cnp.astype(low, weak_dtype), cnp.astype(high, weak_dtype)
+    return cnp.where(t >= 0.5, b - diff * high, a + diff * low)
 
 
 def _gather(sorted_x, index):
@@ -183,11 +188,15 @@ def _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak_q):
             previous, following = cnp.maximum(previous, 0), cnp.maximum(following, 0)
         # NumPy casts the weight to the positions' dtype
         gamma = cnp.astype(fix_gamma(virtual - marked, virtual), _dtype_of(virtual))
+        weak_dtype = None
         if weak_q:  # a Python q: NumPy's result keeps the data's precision
-            gamma = _weak(gamma, _dtype_of(x))
-        result = _lerp(_gather(sorted_x, previous), _gather(sorted_x, following), gamma)
+            gamma, weak_dtype = _weak(gamma, _dtype_of(x))
+        result = _lerp(_gather(sorted_x, previous), _gather(sorted_x, following), gamma, weak_dtype)
     if not skip_nan and anywhere(cnp.isnan(undifferentiated(sorted_x[..., -1:]))):
-        result = cnp.where(cnp.isnan(undifferentiated(sorted_x[..., -1:])), sorted_x[..., -1:], result)
+        if q_shape == () and reduced_shape == ():  # NumPy: the NaN itself, in a's dtype
+            result = sorted_x[..., -1:]
+        else:
+            result = cnp.where(cnp.isnan(undifferentiated(sorted_x[..., -1:])), sorted_x[..., -1:], result)
     # (..., k) -> q's shape, then the kept axes (NumPy puts q's axes first)
     result = cnp.moveaxis(result, -1, 0)
     out_shape = q_shape + (kept_shape if keepdims else reduced_shape)
@@ -202,10 +211,11 @@ def _scalar_if_0d(result, keepdims):
 
 def _weak(gamma, dtype):
     """The weight as NumPy uses it for a Python ``q``: a Python float, so float32 data
-    stay float32 (one cast to the data's dtype where there is a weight per slice)."""
+    stay float32; where there is a weight per slice (NumPy's Python float for each), with
+    the dtype that ``_lerp`` casts it and its complement to."""
     if not isinstance(gamma, Tensor) and np.size(gamma) == 1:
-        return float(np.ravel(gamma)[0])
-    return cnp.astype(gamma, dtype) if np.dtype(dtype).kind == "f" else gamma
+        return float(np.ravel(gamma)[0]), None
+    return gamma, (dtype if np.dtype(dtype).kind == "f" else None)
 
 
 def _dtype_of(x):

@@ -67,6 +67,8 @@ def _norm_weight(x, ans, ord, axis, keepdims):
     """w with dn = Σ Re(w · dx): the derivative of the norm, shaped like x."""
     kind, axes, ord = _norm_kind(x, ord, axis)
     shape = shape_of(x)
+    if 0 in shape:  # no entries: nothing to weigh (nor a maximum to pick)
+        return 0 * x
     kd_shape = tuple(1 if i in axes else n for i, n in enumerate(shape))
     n_k = cnp.reshape(ans, kd_shape)
     if kind == "vector":

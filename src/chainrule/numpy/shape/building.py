@@ -56,13 +56,21 @@ def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy")
     return tuple(out)
 
 
-def _finish(out, dtype, ndmin: int):
+def _finish(out, dtype, ndmin: int, copy=None):
+    if copy is False and dtype is not None and np.dtype(dtype) != _dtype(out):
+        raise _copy_needed(f"a cast to {np.dtype(dtype)}")
     if dtype is not None and np.dtype(dtype) != _dtype(out):
         out = cnp.astype(out, dtype)
     nd = _ndim(out)
     if ndmin > nd:
         out = reshape(out, (1,) * (ndmin - nd) + shape_of(out))
     return out
+
+
+def _copy_needed(what) -> ValueError:
+    """NumPy's error for ``copy=False`` where the array must be made anew."""
+    return ValueError(f"Unable to avoid copy while creating an array as requested ({what}): "
+                      "leave copy=None (the default) to allow a copy when needed")
 
 
 def _kw(**kwargs) -> dict:
@@ -73,8 +81,10 @@ def _kw(**kwargs) -> dict:
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """``np.array``; a (nested) list holding Tensors is stacked, so it differentiates."""
     if isinstance(object, Tensor):
-        return _finish(cnp.copy(object) if copy else object, dtype, ndmin)
+        return _finish(cnp.copy(object) if copy else object, dtype, ndmin, copy)
     if _has_tensor(object):
+        if copy is False:
+            raise _copy_needed("a sequence is stacked into a new array")
         return _finish(_build(object), dtype, ndmin)
     return np.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
                     **_kw(like=like))
@@ -87,8 +97,10 @@ SEQUENCE_TO_ARRAY[0] = array
 @mirrors(np.asarray, "shape")
 def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
     if isinstance(a, Tensor):
-        return _finish(cnp.copy(a) if copy else a, dtype, 0)
+        return _finish(cnp.copy(a) if copy else a, dtype, 0, copy)
     if _has_tensor(a):
+        if copy is False:
+            raise _copy_needed("a sequence is stacked into a new array")
         return _finish(_build(a), dtype, 0)
     return np.asarray(a, dtype=dtype, order=order, **_kw(device=device, copy=copy, like=like))
 

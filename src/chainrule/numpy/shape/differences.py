@@ -115,6 +115,8 @@ def gradient(f, *varargs, axis=None, edge_order: int = 1):
     if not _has_tensor([f, *varargs]):
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
     f = _as_input(f)
+    if np.issubdtype(_dtype(f), np.integer):  # NumPy: in float64, not wrapping around
+        f = cnp.astype(f, np.float64)
     varargs = tuple(_as_input(v) for v in varargs)  # coordinates as lists holding Tensors
     shape = shape_of(f)
     nd = len(shape)
