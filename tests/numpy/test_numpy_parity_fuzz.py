@@ -60,6 +60,14 @@ FIXED = [
      lambda a: cnp.percentile(a, np.float64(30.0)), np.array([1.5, np.nan], np.float16)),
     ("quantile_nan_0d_float32", lambda a: np.quantile(a, np.float64(0.5)), lambda a: cnp.quantile(a, np.float64(0.5)),
      np.array(np.nan, np.float32)),
+    # interp's points as a list holding traced values
+    ("interp_list_fp", lambda a: np.interp(0.5, [0.0, 1.0], [a[0, 0], 2 * a[0, 1]]),
+     lambda a: cnp.interp(0.5, [0.0, 1.0], [a[0, 0], 2 * a[0, 1]]), GEN),
+    ("interp_list_xp", lambda a: np.interp([0.5, 3.0], [0.0, a[1, 0]], [1.0, 2.0]),
+     lambda a: cnp.interp([0.5, 3.0], [0.0, a[1, 0]], [1.0, 2.0]), GEN),
+    # the array method's error for an axis out of range: NumPy's AxisError (an IndexError)
+    ("mean_method_bad_axis", lambda a: a.mean(axis=2), lambda a: a.mean(axis=2), GEN),
+    ("mean_method_0d_axis", lambda a: a[0, 0].mean(axis=(0,)), lambda a: a[0, 0].mean(axis=(0,)), GEN),
     # copy=False where a new array must be made
     ("asarray_copy_false_cast", lambda a: np.asarray(a, dtype=np.float16, copy=False),
      lambda a: cnp.asarray(a, dtype=np.float16, copy=False), GEN),
@@ -342,3 +350,11 @@ def test_matmul_out_under_jit_writes_as_numpy():
     np.testing.assert_array_equal(out, a.sum(1))
     with pytest.raises(TypeError, match="out= and where= cannot hold"):
         cr.grad(lambda x: cnp.sum(cnp.matmul(x, np.ones(4), out=np.empty(3))))(a)
+
+
+def test_interp_of_points_given_as_lists_differentiates():
+    x = np.array([1.25, -0.5])
+    for f in (lambda lib, t: lib.interp(0.5, [0.0, 1.0], [t[0], 2 * t[1]]),
+              lambda lib, t: lib.interp(0.5, [0.0, t[0]], [1.0, t[1]])):
+        fd = central_differences(lambda v, f=f: float(f(np, v)), x)
+        np.testing.assert_allclose(cr.grad(lambda t, f=f: f(cnp, t))(x), fd, rtol=1e-6, atol=1e-8)

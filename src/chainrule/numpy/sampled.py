@@ -36,7 +36,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     """
     if not _has_tensor([x, xp, fp, left, right]):
         return np.interp(x, xp, fp, left, right, period)
-    x, xp, fp = (a if isinstance(a, Tensor) else np.asarray(_as_input(a)) for a in (x, xp, fp))
+    # (a list holding Tensors, [t, 2 * t], stacked into one)
+    x, xp, fp = (a if isinstance(a, Tensor) else np.asarray(a) for a in map(_as_input, (x, xp, fp)))
     for name, a in (("x", x), ("xp", xp)):
         if _dtype_of(a).kind == "c":  # NumPy's refusal
             raise TypeError(f"interp: {name} must be real; NumPy cannot cast complex values to float64")

@@ -15,6 +15,7 @@ import math
 import warnings
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
@@ -146,7 +147,8 @@ def _reduced_count(x, axis) -> int:
     """How many elements of ``x`` each result of a reduction over ``axis`` (None: all) takes."""
     if axis is None:
         return int(np.prod(x.shape))
-    return math.prod(x.shape[a] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    # (an axis out of range: NumPy's AxisError, as the reduction's)
+    return math.prod(x.shape[a] for a in normalize_axis_tuple(axis, len(x.shape)))
 
 
 def _without_numpys_warnings(fun, *args, **kwargs):
