@@ -68,6 +68,14 @@ FIXED = [
     # the array method's error for an axis out of range: NumPy's AxisError (an IndexError)
     ("mean_method_bad_axis", lambda a: a.mean(axis=2), lambda a: a.mean(axis=2), GEN),
     ("mean_method_0d_axis", lambda a: a[0, 0].mean(axis=(0,)), lambda a: a[0, 0].mean(axis=(0,)), GEN),
+    # stack checks the shapes before the casting, as NumPy
+    ("stack_shapes_before_casting", lambda a: np.stack([a, a[:1]], dtype=np.int8, casting="safe"),
+     lambda a: cnp.stack([a, a[:1]], dtype=np.int8, casting="safe"), GEN),
+    # casting= without dtype=: each array against the common dtype
+    ("concatenate_casting_no", lambda a: np.concatenate([a, a > 0], casting="no"),
+     lambda a: cnp.concatenate([a, a > 0], casting="no"), F32),
+    ("hstack_casting_equiv", lambda a: np.hstack([a, a.astype(np.float16)], casting="equiv"),
+     lambda a: cnp.hstack([a, a.astype(np.float16)], casting="equiv"), F32),
     # copy=False where a new array must be made
     ("asarray_copy_false_cast", lambda a: np.asarray(a, dtype=np.float16, copy=False),
      lambda a: cnp.asarray(a, dtype=np.float16, copy=False), GEN),
@@ -289,6 +297,30 @@ def keyword_functions(draw):
     return f"{name}(a, *{args}, **{kw})", lambda m, x: getattr(m, name)(x, *args, **kw), a
 
 
+@st.composite
+def joins_and_products(draw):
+    """Functions of two arrays of drawn dtypes: joining (dtype=, casting=), where, and
+    the products (empty and 0-d operands, mixed precision)."""
+    a = draw(arrays(shape=draw(st.sampled_from([(), (3,), (2, 3), (0, 3), (3, 3)]))))
+    b = draw(arrays(shape=draw(st.sampled_from([a.shape, a.shape[::-1], a.shape[-1:], ()]))))
+    name = draw(st.sampled_from(["concatenate", "stack", "where", "dot", "matmul", "inner", "outer", "vdot", "tensordot",
+                                 "kron", "einsum", "vecdot", "append", "column_stack", "hstack", "vstack"]))
+    kw = {}
+    if name in ("concatenate", "stack"):
+        kw = {"axis": _axis(draw, a.ndim, tuples=False)}
+        if name == "stack" or b.shape == a.shape:  # (concatenate checks a cast before the shapes)
+            kw.update(_kwargs(draw, dtype=[np.float32, np.int8, np.complex64],
+                              casting=["no", "safe", "same_kind", "unsafe"]))
+    calls = {
+        "concatenate": lambda m, x: m.concatenate([x, b], **kw), "stack": lambda m, x: m.stack([x, b], **kw),
+        "where": lambda m, x: m.where(np.signbit(b) if b.dtype.kind != "c" else b.real > 0, x, b),
+        "tensordot": lambda m, x: m.tensordot(x, b, axes=min(x.ndim, b.ndim, 1)),
+        "einsum": lambda m, x: m.einsum("...,...->...", x, b), "append": lambda m, x: m.append(x, b),
+    }
+    call = calls.get(name, lambda m, x: getattr(m, name)(x, b))
+    return f"{name}(a, b, **{kw}) b={b!r}", call, a
+
+
 def _traced_outcomes(fun, a):
     """NumPy's forward values through vjp and jvp (a differentiable dtype only)."""
     if a.dtype.kind not in "fc":
@@ -306,10 +338,11 @@ def _agree_with_numpy(case):
         assert _agrees(got, want), f"{how}: {text} on {a!r}: {got!r}, NumPy {want!r}"
 
 
-@pytest.mark.parametrize("draw", [reductions, scans, elementwise, order_statistics, keyword_functions],
+@pytest.mark.parametrize("draw", [reductions, scans, elementwise, order_statistics, keyword_functions,
+                                  joins_and_products],
                          ids=lambda s: s.__name__)
 def test_drawn_calls_agree_with_numpy(draw):
-    @settings(max_examples=150)
+    @settings(max_examples=60)  # (about 5 s for all: the same examples at each run)
     @given(draw())
     def run(case):
         _agree_with_numpy(case)

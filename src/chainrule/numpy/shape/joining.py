@@ -58,10 +58,12 @@ __all__ = [
 
 # -- joining ----------------------------------------------------------------------------------
 def _cast_each(arrays: list, dtype, casting: str) -> list:
-    """The arrays cast to ``dtype`` (None: as they are), each checked against ``casting``
-    as NumPy checks them before it joins them."""
+    """The arrays cast to ``dtype`` (None: their common dtype), each checked against
+    ``casting`` as NumPy checks them before it joins them."""
     if dtype is None:
-        return arrays
+        if casting == "same_kind":  # (each array's dtype casts so to the common one)
+            return arrays
+        dtype = np.result_type(*map(_dtype, arrays))
     dtype = np.dtype(dtype)
     for a in arrays:
         if not np.can_cast(_dtype(a), dtype, casting):
@@ -101,6 +103,8 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if not arrays:
         raise ValueError("need at least one array to stack")
     arrays = [_as_input(a) for a in arrays]
+    if len({shape_of(a) for a in arrays}) > 1:  # NumPy's first check
+        raise ValueError("all input arrays must have the same shape")
     axis = _axis(axis, _ndim(arrays[0]) + 1)
     return _stack(*_cast_each(arrays, dtype, casting), axis=axis)
 
