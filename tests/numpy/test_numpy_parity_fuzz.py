@@ -303,8 +303,9 @@ def joins_and_products(draw):
     the products (empty and 0-d operands, mixed precision)."""
     a = draw(arrays(shape=draw(st.sampled_from([(), (3,), (2, 3), (0, 3), (3, 3)]))))
     b = draw(arrays(shape=draw(st.sampled_from([a.shape, a.shape[::-1], a.shape[-1:], ()]))))
-    name = draw(st.sampled_from(["concatenate", "stack", "where", "dot", "matmul", "inner", "outer", "vdot", "tensordot",
-                                 "kron", "einsum", "vecdot", "append", "column_stack", "hstack", "vstack"]))
+    name = draw(st.sampled_from(["concatenate", "stack", "where", "dot", "matmul", "inner", "outer", "vdot",
+                                 "tensordot", "kron", "einsum", "vecdot", "append", "column_stack", "hstack",
+                                 "vstack"]))
     kw = {}
     if name in ("concatenate", "stack"):
         kw = {"axis": _axis(draw, a.ndim, tuples=False)}
