@@ -229,6 +229,24 @@ def test_rel_entr_and_kl_div_outside_the_positive_quadrant():
         np.testing.assert_allclose([dp[4], dq[4]], [np.log(2 / 3) + 1 - shift, -2 / 3 + shift])
 
 
+@pytest.mark.parametrize("name", ["rel_entr", "kl_div"])
+@pytest.mark.parametrize("p, q", [(1e-300, 1e300), (1e300, 1e-300), (1e-200, 1e150),
+                                  (1e-10, 1e-320), (0.5, 2.0), (3.0, 3.0)])
+def test_rel_entr_and_kl_div_derivatives_where_p_over_q_underflows_or_overflows(name, p, q):
+    # d/dp = log(p/q) + 1 (- 1 for kl_div), d²/dp² = 1/p, d²/dpdq = -1/q, against mpmath:
+    # log(p) - log(q) where p/q leaves the normal range (it was -inf, inf or lost digits)
+    mpmath = pytest.importorskip("mpmath")
+    f = getattr(special, name)
+    shift = 1.0 if name == "kl_div" else 0.0
+    want = float(mpmath.log(mpmath.mpf(p) / mpmath.mpf(q))) + 1 - shift
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        dp = cr.grad(f, 0)(p, q)
+        dpdp = cr.grad(cr.grad(f, 0), 0)(p, q)
+        dpdq = cr.grad(cr.grad(f, 0), 1)(p, q)
+    np.testing.assert_allclose(dp, want, rtol=1e-14)
+    np.testing.assert_allclose([dpdp, dpdq], [1 / p, -1 / q], rtol=1e-14)
+
+
 def test_zeta_riemann_and_hurwitz():
     x = np.array([1.5, 2.0, 4.5])
     np.testing.assert_array_equal(special.zeta(x), sc.zeta(x))

@@ -27,7 +27,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain as plain_value
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
-from chainrule.numpy.reductions import logsumexp_weights, weighted_by
+from chainrule.numpy.reductions import float_dtype, logsumexp_weights, weighted_by
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
 from chainrule.scipy.reexport import fallback
@@ -257,9 +257,22 @@ def _positive(p, q):
     return both, cnp.where(both, p, 1.0), cnp.where(both, q, 1.0)
 
 
+def _log_ratio(p, q):
+    """log(p / q) for positive p, q: log p - log q where p / q underflows below the smallest
+    normal number or overflows (log(1e-300 / 1e300) is -1381.6, not -inf), log(p / q)
+    elsewhere (one rounding fewer)."""
+    ratio = undifferentiated(p) / undifferentiated(q)
+    info = np.finfo(float_dtype(ratio))
+    normal = (ratio >= info.tiny) & (ratio <= info.max)
+    # each branch reads 1 where the other is taken: no 0 * inf in the discarded derivatives
+    quotient = cnp.where(normal, p, 1.0) / cnp.where(normal, q, 1.0)
+    apart = cnp.log(cnp.where(normal, 1.0, p)) - cnp.log(cnp.where(normal, 1.0, q))
+    return cnp.where(normal, cnp.log(quotient), apart)
+
+
 def _rel_entr_dp(p, q):
     both, p, q = _positive(p, q)
-    return cnp.where(both, cnp.log(p / q) + 1, 0.0)
+    return cnp.where(both, _log_ratio(p, q) + 1, 0.0)
 
 
 def _rel_entr_dq(p, q):
