@@ -247,6 +247,22 @@ def test_rel_entr_and_kl_div_derivatives_where_p_over_q_underflows_or_overflows(
     np.testing.assert_allclose([dpdp, dpdq], [1 / p, -1 / q], rtol=1e-14)
 
 
+@pytest.mark.parametrize("x", [0.3, -0.7, 1.0, 3.0, -20.0, 1e9, 3e9, -5e10, 1e12, 1e15])
+def test_i0e_i1e_higher_derivatives_for_large_arguments(x):
+    # i1e' and i0e'' went through SciPy's ive(2, x), nan past |x| = 2^31; against mpmath,
+    # within the rounding of the cancelling terms (eps i0e(x)) where the true value is ~0
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+
+    def scaled(v):
+        return lambda t: mpmath.besseli(v, t) * mpmath.exp(-abs(t))
+
+    ours = [cr.grad(special.i1e)(x), cr.grad(cr.grad(special.i1e))(x),
+            cr.grad(cr.grad(special.i0e))(x), cr.grad(cr.grad(cr.grad(special.i0e)))(x)]
+    want = [float(mpmath.diff(scaled(v), mpmath.mpf(x), n)) for v, n in ((1, 1), (1, 2), (0, 2), (0, 3))]
+    np.testing.assert_allclose(ours, want, rtol=1e-10, atol=8 * np.finfo(float).eps * sc.i0e(x))
+
+
 def test_zeta_riemann_and_hurwitz():
     x = np.array([1.5, 2.0, 4.5])
     np.testing.assert_array_equal(special.zeta(x), sc.zeta(x))

@@ -295,7 +295,20 @@ _NO_ORDER = "the derivative in the order is not implemented"
 derivs(i0, lambda ans, x: i1(x))
 derivs(i1, lambda ans, x: 0.5 * (i0(x) + iv(2, x)))
 derivs(i0e, lambda ans, x: i1e(x) - cnp.sign(x) * ans)
-derivs(i1e, lambda ans, x: 0.5 * (i0e(x) + ive(2, x)) - cnp.sign(x) * ans)
+
+
+def _i1e_dx(ans, x):
+    """i1e'(x) = (i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x), with ive(2, x) from the recurrence
+    i0e(x) - 2 i1e(x) / x past |x| = 1 (SciPy's ive is nan past |x| = 2^31; i0e and i1e are
+    not), so that every derivative of i0e and i1e is finite there. Each branch reads a
+    harmless point where the other is taken."""
+    far = cnp.abs(undifferentiated(x)) > 1
+    near, away = cnp.where(far, 0.0, x), cnp.where(far, x, 1.0)
+    return cnp.where(far, i0e(x) - (1 / away + cnp.sign(x)) * ans,
+                     0.5 * (i0e(x) + ive(2, near)) - cnp.sign(x) * ans)
+
+
+derivs(i1e, _i1e_dx)
 derivs(iv, undefined("iv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (iv(v - 1, x) + iv(v + 1, x)))
 derivs(ive, undefined("ive", "v", _NO_ORDER),
        lambda ans, v, x: 0.5 * (ive(v - 1, x) + ive(v + 1, x)) - cnp.sign(x) * ans)
