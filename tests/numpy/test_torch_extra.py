@@ -81,6 +81,10 @@ CASES = [
     ("view_as_complex", both("view_as_complex"), [M34.reshape(3, 2, 2)], None),
     ("sgn-real", both("sgn"), [np.array([-2.0, 0.0, 3.0])], None),
     ("sgn-complex", both("sgn"), [np.array([0j, 3 + 4j, -1j])], None),
+    ("conj_physical", both("conj_physical"), [Z], None),
+    ("resolve_conj", both("resolve_conj"), [Z], None),
+    ("resolve_neg", both("resolve_neg"), [Z], None),
+    ("adjoint", both("adjoint"), [Z], None),
     ("signbit", both("signbit"), [np.array([-0.0, 0.0, -1.0, np.inf, -np.nan])], None),
     ("float_power", both("float_power", 2.5), [np.abs(V4)], None),
     ("float_power-tensor", both("float_power"), [np.abs(V4) + 0.5, V4], None),
@@ -202,3 +206,16 @@ def test_complex_sets_the_parts_without_arithmetic():
     compare(lambda r, i: cr.complex(r, i) * cr.tensor(w), lambda r, i: torch.complex(r, i) * torch.tensor(w),
             [rng.normal(size=(2, 3)), rng.normal(size=(2, 3))])
     compare(lambda x: cr.view_as_complex(x), lambda x: torch.view_as_complex(x), [rng.normal(size=(3, 2))])
+
+
+def test_conjugates_are_computed_so_there_is_no_lazy_bit_to_resolve():
+    grads = []
+    for lib in (cr, torch):
+        z = lib.tensor(Z, requires_grad=True)
+        c = z.clone()
+        assert c.conj_physical_() is c and not lib.is_conj(c) and not c.is_neg()
+        (c * lib.tensor(Z)).real.sum().backward()
+        grads.append(z.grad.numpy())
+        x = lib.tensor(V3)
+        assert lib.conj_physical(x) is x and x.resolve_conj() is x  # a real Tensor itself, as PyTorch's
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-14)

@@ -38,7 +38,7 @@ IN_PLACE = (
     "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
     "atanh", "ceil", "cos", "cosh", "deg2rad", "digamma", "erf", "erfc", "erfinv", "exp2", "expm1", "fix",
     "frac", "i0", "lgamma", "log10", "log1p", "log2", "negative", "rad2deg", "rsqrt", "sin", "sinc", "sinh",
-    "tan", "trunc", "absolute", "logical_not", "bitwise_not", "sgn",
+    "tan", "trunc", "absolute", "logical_not", "bitwise_not", "sgn", "conj_physical",
     "arctan2", "atan2", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
     "copysign", "cumprod", "cumsum", "divide", "true_divide", "multiply", "subtract", "eq", "ne", "lt", "le", "gt",
     "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "floor_divide", "fmod", "remainder",
@@ -237,6 +237,26 @@ class TorchAliasMethods:
     def sgn(self):
         return torch_extra.sgn(self)
 
+    # chainrule computes a conjugate (or negation) when asked: no Tensor carries PyTorch's
+    # lazy conjugate or negative bit, so there is nothing to resolve
+    def conj_physical(self):
+        return self.conj()
+
+    def resolve_conj(self):
+        return self
+
+    def resolve_neg(self):
+        return self
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def adjoint(self):
+        return self.mH
+
     def signbit(self):
         return torch_extra.signbit(self)
 
@@ -365,5 +385,6 @@ FUNCTION_FORMS = (
     "positive", "addcmul", "addcdiv", "copysign", "logaddexp2", "inner", "msort", "hsplit", "vsplit", "dsplit",
     "diag_embed", "diagflat", "cov", "corrcoef", "i0", "mvlgamma", "isposinf", "isneginf", "isreal",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd",
-    "lcm", "is_nonzero", "is_same_size", "is_signed",
+    "lcm", "is_nonzero", "is_same_size", "is_signed", "conj_physical", "resolve_conj", "resolve_neg", "is_conj",
+    "is_neg", "adjoint",
 )
