@@ -187,3 +187,35 @@ def test_a_backward_hook_returning_the_wrong_number_of_gradients_raises_as_torch
             layer.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
         with pytest.raises(RuntimeError, match="(invalid number|returned 2 gradients)"):
             layer(lib.ones(1, 2, requires_grad=True)).sum().backward()
+
+
+def _none_grad_input_program(lib, kept, through, elsewhere):
+    """A full backward hook that returns None for the inputs not in ``kept``: those get
+    nothing from the module (``.grad`` None where no other path reaches them)."""
+    base = torch.nn.Module if lib is torch else nn.Module
+
+    class Mul(base):
+        def forward(self, a, b):
+            return a * b
+
+    m = Mul()
+    m.register_full_backward_hook(lambda mod, gi, go: tuple(g if i in kept else None for i, g in enumerate(gi)))
+    a = lib.tensor(X[0].copy(), requires_grad=True)
+    b = lib.tensor(Y[0].copy(), requires_grad=True)
+    loss = m(a * 2 if through else a, b).sum()
+    if elsewhere:
+        loss = loss + (a * a).sum()
+    loss.backward()
+    return [None if t.grad is None else np.array(t.grad.tolist()) for t in (a, b)]
+
+
+@pytest.mark.parametrize("kept", [(), (0,), (1,), (0, 1)])
+@pytest.mark.parametrize("through", [False, True], ids=["leaf", "interior"])
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["only-path", "other-path"])
+def test_a_none_in_the_returned_grad_input_gives_that_input_nothing_as_torch(kept, through, elsewhere):
+    ours = _none_grad_input_program(cr, kept, through, elsewhere)
+    theirs = _none_grad_input_program(torch, kept, through, elsewhere)
+    assert [g is None for g in ours] == [g is None for g in theirs]
+    for g, h in zip(ours, theirs, strict=True):
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=1e-12)

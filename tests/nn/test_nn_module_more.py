@@ -344,3 +344,66 @@ def test_the_size_helpers_layers_import_give_torch_s(name, args):
     # from torch.nn.modules.utils import _pair, as convolution layers written for PyTorch do
     assert getattr(nn.modules.utils, name)(*args) == getattr(torch.nn.modules.utils, name)(*args)
     assert nn.modules.utils._ntuple(3, "parse")(2) == torch.nn.modules.utils._ntuple(3, "parse")(2)
+
+
+_STORES = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks", "_state_dict_hooks",
+           "_state_dict_pre_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
+           "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
+
+
+def _hook_store_program(lib, case):
+    """What code written for PyTorch does with a module's dicts of hooks (feature
+    extractors, pruning libraries): the handles' ids stand as their registration order."""
+    from collections import OrderedDict
+
+    m, log = lib.nn.Linear(2, 2), []
+    glob = lib.nn.modules.module
+    fwd = [lambda mod, a, out, i=i: log.append(("fwd", i)) for i in range(3)]
+    handles = [m.register_forward_hook(fwd[0]), m.register_forward_hook(fwd[1], prepend=True),
+               m.register_forward_hook(lambda mod, a, k, out: log.append(("kw", sorted(k))), with_kwargs=True,
+                                       always_call=True),
+               m.register_forward_pre_hook(lambda mod, a: log.append("pre"), prepend=True),
+               m.register_full_backward_hook(lambda mod, gi, go: log.append("bwd")),
+               m.register_full_backward_pre_hook(lambda mod, go: log.append("bwd pre"), prepend=True),
+               m.register_state_dict_pre_hook(lambda mod, prefix, keep: log.append("sd pre")),
+               glob.register_module_forward_hook(lambda mod, a, out: log.append("global"))]
+    order = {h.id: i for i, h in enumerate(handles)}
+
+    def stores():
+        return {name: [order.get(k, "?") for k in getattr(m, name)] for name in _STORES}
+
+    if case == "items":
+        log.append(stores())
+        log.append([type(getattr(m, name)).__name__ for name in _STORES])
+        log.append([h is fwd[1] for _, h in m._forward_hooks.items()])
+        log.append([order[k] for k in glob._global_forward_hooks if k in order])
+    elif case == "clear":
+        m._forward_hooks.clear()
+        m._forward_pre_hooks.clear()
+    elif case == "del":
+        del m._forward_hooks[handles[0].id]
+        del m._backward_hooks[handles[4].id]
+        handles[0].remove()  # removes nothing more
+    elif case == "reassign":
+        m._forward_hooks = OrderedDict()
+        m._backward_pre_hooks = OrderedDict()
+        handles[2].remove()  # in the dicts it was put in
+    elif case == "remove":
+        for h in handles[::2]:
+            h.remove()
+    elif case == "fresh":
+        log.append({name: len(getattr(lib.nn.Tanh(), name)) for name in _STORES})
+    elif case == "global clear":
+        glob._global_forward_hooks.clear()
+    try:
+        m(lib.ones(1, 2, requires_grad=True)).sum().backward()
+        m.state_dict()
+        log.append(stores())
+    finally:
+        handles[-1].remove()
+    return log
+
+
+@pytest.mark.parametrize("case", ["items", "clear", "del", "reassign", "remove", "fresh", "global clear"])
+def test_hooks_are_kept_in_dicts_under_the_handles_ids_as_torch(case):
+    assert _hook_store_program(cr, case) == _hook_store_program(torch, case)

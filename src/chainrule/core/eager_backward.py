@@ -28,17 +28,24 @@ class HookHandle:
     """What registering a hook returns (PyTorch's ``RemovableHandle``): ``remove()`` takes
     this registration off, once (a second call, or one after the same function was
     registered again, removes nothing more); a ``with`` block removes it at its end; ``id``
-    numbers the registrations in their order."""
+    numbers the registrations in their order. Hooks kept in a dict (a Module's, keyed by
+    ``id`` as PyTorch's) are removed by key, from ``hooks`` and from each of ``extra``
+    (the dicts of the hook's flags)."""
 
     _count = 0
 
-    def __init__(self, hooks: list, hook: Callable):
-        self._hooks: list | None = hooks
+    def __init__(self, hooks: list | dict, hook: Callable | None = None, extra: tuple = ()):
+        self._hooks: list | dict | None = hooks
         self._hook = hook
+        self._extra = extra
         self.id = HookHandle._count
         HookHandle._count += 1
 
     def remove(self) -> None:
+        if isinstance(self._hooks, dict):
+            for d in (self._hooks, *self._extra):
+                d.pop(self.id, None)
+            return
         hooks, self._hooks = self._hooks, None
         for i, h in enumerate(hooks or ()):
             if h is self._hook:

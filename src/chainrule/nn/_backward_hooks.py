@@ -1,9 +1,9 @@
 """A Module's backward hooks, PyTorch's ``register_full_backward_hook`` and
 ``register_full_backward_pre_hook`` (and, at the end, its ``load_state_dict`` pre-hooks).
 
-A call of a module with such hooks passes its positional Tensor arguments, and then its
-output Tensors, through :data:`BOUNDARY`, one primitive of several outputs that returns
-its arguments. In the backward pass each boundary's node receives the gradients of all
+A call of a module with such hooks passes its positional Tensor arguments through
+:data:`INPUT_BOUNDARY`, and then its output Tensors through :data:`BOUNDARY`, primitives of
+several outputs that return their arguments. In the backward pass each boundary's node receives the gradients of all
 its outputs at once: the outputs' node calls the pre-hooks (``hook(module, grad_output)``,
 which may replace ``grad_output``) and the inputs' node the hooks
 (``hook(module, grad_input, grad_output)``, which may replace ``grad_input``), once per
@@ -13,23 +13,24 @@ backward pass, as PyTorch's ``BackwardHook`` does.
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, grad_enabled
-from chainrule.core.primitive import Primitive, RulesByArgument, def_batch
+from chainrule.core.primitive import Primitive, RulesByArgument, def_batch, def_joint_vjp
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
-__all__ = ["BOUNDARY", "KeywordHook", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks",
+__all__ = ["BOUNDARY", "INPUT_BOUNDARY", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks",
            "GLOBAL_BACKWARD_HOOKS", "GLOBAL_BACKWARD_PRE_HOOKS"]
 
 # the hooks of every module (torch.nn.modules.module.register_module_full_backward_hook and
-# _pre_hook), run before each module's own, as PyTorch's
-GLOBAL_BACKWARD_HOOKS: list = []
-GLOBAL_BACKWARD_PRE_HOOKS: list = []
+# _pre_hook), run before each module's own, as PyTorch's: dicts from the handle's id to the hook
+GLOBAL_BACKWARD_HOOKS: OrderedDict = OrderedDict()
+GLOBAL_BACKWARD_PRE_HOOKS: OrderedDict = OrderedDict()
 
 _NON_FULL_HOOK = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is deprecated "
                   "and will be removed in future versions. This hook will be missing some grad_input. Please use "
@@ -51,6 +52,13 @@ def _rule(k: int):
 
 BOUNDARY.vjps = RulesByArgument(_rule)
 
+# the boundary of the inputs: an input whose gradient the full hooks left None (or that
+# the output does not depend on) gets nothing from the module, as in PyTorch (its ``.grad``
+# stays None where no other path reaches it), where the outputs' boundary passes zeros
+INPUT_BOUNDARY = Primitive(_pass, name="module_input_boundary", multiple_outputs=True)
+INPUT_BOUNDARY.vjps = RulesByArgument(_rule)
+def_joint_vjp(INPUT_BOUNDARY, lambda g, ans, argnums, *xs: g)
+
 
 def _batch(prim, batched, *xs):
     """Under vmap (where no hooks are set) the pass-through keeps each value, an unbatched
@@ -60,15 +68,16 @@ def _batch(prim, batched, *xs):
 
 
 def_batch(_batch, BOUNDARY)
+def_batch(_batch, INPUT_BOUNDARY)
 
 
 def _on_graph(x) -> bool:
     return isinstance(x, Tensor) and x._trace is EAGER and x._node is not None
 
 
-def _through(tensors: list) -> tuple[list, object]:
-    """The Tensors passed through :data:`BOUNDARY`, and the node whose hooks see them."""
-    passed = list(BOUNDARY(*tensors))
+def _through(tensors: list, boundary: Primitive = BOUNDARY) -> tuple[list, object]:
+    """The Tensors passed through ``boundary``, and the node whose hooks see them."""
+    passed = list(boundary(*tensors))
     return passed, passed[0]._node.parents[0][1]
 
 
@@ -84,7 +93,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     off = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._trace is EAGER and a._node is None]
     in_node = None
     if at:
-        passed, in_node = _through([args[i] for i in at])
+        passed, in_node = _through([args[i] for i in at], INPUT_BOUNDARY)
         args = list(args)
         for i, t in zip(at, passed, strict=True):
             args[i] = t
@@ -102,7 +111,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     n_args = len(args)
 
     def full_hooks(grad_input: tuple) -> tuple:
-        for hook in GLOBAL_BACKWARD_HOOKS + list(module._backward_hooks or ()):
+        for hook in (*GLOBAL_BACKWARD_HOOKS.values(), *module._backward_hooks.values()):
             new = hook(module, grad_input, seen["grad_output"])
             if new is not None:
                 new = tuple(new) if isinstance(new, tuple | list) else (new,)
@@ -114,7 +123,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
 
     def on_output(grads: tuple) -> tuple:
         grad_output = tuple(grads)
-        for hook in GLOBAL_BACKWARD_PRE_HOOKS + list(module._backward_pre_hooks or ()):
+        for hook in (*GLOBAL_BACKWARD_PRE_HOOKS.values(), *module._backward_pre_hooks.values()):
             new = hook(module, grad_output)
             if new is not None:
                 new = tuple(new) if isinstance(new, tuple | list) else (new,)
@@ -150,7 +159,7 @@ def run_load_pre_hooks(module, state_dict, *args) -> None:
     """Call the ``load_state_dict`` pre-hooks of ``module`` (``args``: its prefix, local
     metadata, strict, and the lists of missing keys, unexpected keys and error messages),
     which may rewrite ``state_dict`` in place."""
-    for hook in list(module.__dict__.get("_load_state_dict_pre_hooks") or ()):
+    for hook in list((module.__dict__.get("_load_state_dict_pre_hooks") or {}).values()):
         hook(module, state_dict, *args)
 
 
@@ -162,15 +171,3 @@ def hook_kind(module, full: bool) -> None:
                            "Please use only one of them.")
     module.__dict__["_is_full_backward_hook"] = full
 
-
-class KeywordHook:
-    """A forward hook registered with ``with_kwargs=True`` (called with the keyword
-    arguments too) or ``always_call=True`` (called also when the call raises)."""
-
-    def __init__(self, fun, with_kwargs: bool = True, always_call: bool = False):
-        self.fun = fun
-        self.with_kwargs = with_kwargs
-        self.always_call = always_call
-
-    def __call__(self, *args):
-        return self.fun(*args)

@@ -5,24 +5,48 @@ hooks, and the registration of those and of the ``state_dict``/``load_state_dict
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
+from types import MappingProxyType
 
 from chainrule.core.eager import HookHandle
 from chainrule.nn._backward_hooks import (
     GLOBAL_BACKWARD_HOOKS,
     GLOBAL_BACKWARD_PRE_HOOKS,
-    KeywordHook,
     call_with_backward_hooks,
     hook_kind,
 )
 from chainrule.nn._state_dict import PublicHook
 from chainrule.numpy.torch_runtime import compile as compile_model
 
-__all__ = ["ModuleHooks", "register_module_forward_pre_hook", "register_module_forward_hook",
+__all__ = ["ModuleHooks", "HOOK_STORES", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_hook", "register_module_full_backward_pre_hook"]
 
-# the hooks of every module, run before each module's own, as PyTorch's global hooks
-_GLOBAL_FORWARD_PRE_HOOKS: list = []
-_GLOBAL_FORWARD_HOOKS: list = []
+# the hooks of every module, run before each module's own, as PyTorch's global hooks: as a
+# module's, dicts from the handle's id to the hook, and the ids of the hooks with each flag
+GLOBAL_FORWARD_PRE_HOOKS: OrderedDict = OrderedDict()
+GLOBAL_FORWARD_HOOKS: OrderedDict = OrderedDict()
+GLOBAL_FORWARD_HOOKS_WITH_KWARGS: OrderedDict = OrderedDict()
+GLOBAL_FORWARD_HOOKS_ALWAYS_CALLED: OrderedDict = OrderedDict()
+
+# a module's stores of hooks, PyTorch's: each maps a handle's id to its hook (or, for the
+# ``_with_kwargs`` and ``_always_called`` ones, to True), in the order the hooks run
+HOOK_STORES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+               "_forward_hooks_always_called", "_backward_hooks", "_backward_pre_hooks", "_state_dict_pre_hooks",
+               "_state_dict_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
+
+_NONE: MappingProxyType = MappingProxyType({})  # the stores of a module whose Module.__init__ has not run
+
+
+def add_hook(hooks: OrderedDict, hook, prepend: bool = False, flags: tuple = ()) -> HookHandle:
+    """Put ``hook`` in ``hooks`` under its handle's id (first if ``prepend``), with that id
+    in each of the dicts ``flags``, as PyTorch's registrations do."""
+    handle = HookHandle(hooks, extra=flags)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    for flag in flags:
+        flag[handle.id] = True
+    return handle
 
 
 def register_module_forward_pre_hook(hook) -> HookHandle:
@@ -38,8 +62,7 @@ def register_module_forward_pre_hook(hook) -> HookHandle:
     >>> seen
     ['Sequential', 'Linear', 'Tanh']
     """
-    _GLOBAL_FORWARD_PRE_HOOKS.append(hook)
-    return HookHandle(_GLOBAL_FORWARD_PRE_HOOKS, hook)
+    return add_hook(GLOBAL_FORWARD_PRE_HOOKS, hook)
 
 
 def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call: bool = False) -> HookHandle:
@@ -56,9 +79,8 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call
     >>> shapes
     [(4, 3)]
     """
-    hook = KeywordHook(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
-    _GLOBAL_FORWARD_HOOKS.append(hook)
-    return HookHandle(_GLOBAL_FORWARD_HOOKS, hook)
+    flags = (GLOBAL_FORWARD_HOOKS_WITH_KWARGS,) * with_kwargs + (GLOBAL_FORWARD_HOOKS_ALWAYS_CALLED,) * always_call
+    return add_hook(GLOBAL_FORWARD_HOOKS, hook, flags=flags)
 
 
 def register_module_full_backward_hook(hook) -> HookHandle:
@@ -71,8 +93,7 @@ def register_module_full_backward_hook(hook) -> HookHandle:
     >>> nn.Linear(2, 1, dtype="float64")(cr.ones(1, 2, requires_grad=True)).sum().backward(); handle.remove()
     Linear
     """
-    GLOBAL_BACKWARD_HOOKS.append(hook)
-    return HookHandle(GLOBAL_BACKWARD_HOOKS, hook)
+    return add_hook(GLOBAL_BACKWARD_HOOKS, hook)
 
 
 def register_module_full_backward_pre_hook(hook) -> HookHandle:
@@ -85,8 +106,7 @@ def register_module_full_backward_pre_hook(hook) -> HookHandle:
     >>> nn.Linear(2, 1, dtype="float64")(cr.ones(1, 2)).sum().backward(); handle.remove()
     [[1.0]]
     """
-    GLOBAL_BACKWARD_PRE_HOOKS.append(hook)
-    return HookHandle(GLOBAL_BACKWARD_PRE_HOOKS, hook)
+    return add_hook(GLOBAL_BACKWARD_PRE_HOOKS, hook)
 
 
 class _Call:
@@ -102,18 +122,14 @@ class _Call:
 class ModuleHooks:
     """The part of :class:`~chainrule.nn.Module` that calls ``forward`` and its hooks."""
 
-    _forward_pre_hooks: list | None = None  # set on the instance by the first registration
-
-    _forward_hooks: list | None = None
-
-    _backward_hooks: list | None = None
-
-    _backward_pre_hooks: list | None = None
+    # (Module.__init__ gives each module its own stores, see HOOK_STORES)
+    _forward_pre_hooks = _forward_pre_hooks_with_kwargs = _forward_hooks = _NONE
+    _forward_hooks_with_kwargs = _forward_hooks_always_called = _backward_hooks = _backward_pre_hooks = _NONE
 
     def __call__(self, *args, **kwargs):
-        if (self._forward_pre_hooks is None and self._forward_hooks is None and self._backward_hooks is None
-                and self._backward_pre_hooks is None and not _GLOBAL_FORWARD_PRE_HOOKS and not _GLOBAL_FORWARD_HOOKS
-                and not GLOBAL_BACKWARD_HOOKS and not GLOBAL_BACKWARD_PRE_HOOKS):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or GLOBAL_FORWARD_PRE_HOOKS or GLOBAL_FORWARD_HOOKS or GLOBAL_BACKWARD_HOOKS
+                or GLOBAL_BACKWARD_PRE_HOOKS):
             return self.forward(*args, **kwargs)
         call = _Call(args, kwargs)
         try:
@@ -128,8 +144,9 @@ class ModuleHooks:
     _wrapped_call_impl = __call__
 
     def _hooked_call(self, call: _Call):
-        for hook in _GLOBAL_FORWARD_PRE_HOOKS + list(self._forward_pre_hooks or ()):
-            if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
+        with_kwargs = self._forward_pre_hooks_with_kwargs
+        for hook_id, hook in (*GLOBAL_FORWARD_PRE_HOOKS.items(), *self._forward_pre_hooks.items()):
+            if hook_id in with_kwargs:  # hook(module, args, kwargs) -> (args, kwargs)
                 new = hook(self, call.args, call.kwargs)
                 if new is not None:
                     if not (isinstance(new, tuple) and len(new) == 2):
@@ -148,9 +165,9 @@ class ModuleHooks:
     def _forward_and_hooks(self, args: tuple, kwargs: dict, call: _Call):
         call.args, call.kwargs = args, kwargs
         out = call.result = self.forward(*args, **kwargs)
-        for hook in _GLOBAL_FORWARD_HOOKS + list(self._forward_hooks or ()):
-            call.ran.add(id(hook))
-            new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
+        for hook_id, hook in (*GLOBAL_FORWARD_HOOKS.items(), *self._forward_hooks.items()):
+            call.ran.add(hook_id)
+            new = hook(self, args, kwargs, out) if self._with_kwargs(hook_id) else hook(self, args, out)
             if new is not None:
                 out = call.result = new
         return out
@@ -159,11 +176,12 @@ class ModuleHooks:
         """After the call raised: the forward hooks registered with ``always_call=True`` that
         have not run yet, with the output so far (None if ``forward`` raised); an exception
         one of them raises becomes a warning, and the call's own exception goes on, as PyTorch's."""
-        for hook in _GLOBAL_FORWARD_HOOKS + list(self._forward_hooks or ()):
-            if not getattr(hook, "always_call", False) or id(hook) in call.ran:
+        for hook_id, hook in (*GLOBAL_FORWARD_HOOKS.items(), *self._forward_hooks.items()):
+            if hook_id in call.ran or not (hook_id in self._forward_hooks_always_called
+                                           or hook_id in GLOBAL_FORWARD_HOOKS_ALWAYS_CALLED):
                 continue
             try:
-                new = (hook(self, call.args, call.kwargs, call.result) if hook.with_kwargs
+                new = (hook(self, call.args, call.kwargs, call.result) if self._with_kwargs(hook_id)
                        else hook(self, call.args, call.result))
             except Exception as e:
                 warnings.warn(f"a forward hook with always_call=True of {type(self).__name__} raised an exception "
@@ -172,6 +190,10 @@ class ModuleHooks:
             if new is not None:
                 call.result = new
 
+    def _with_kwargs(self, hook_id: int) -> bool:
+        """Whether the forward hook of ``hook_id`` takes the keyword arguments too."""
+        return hook_id in self._forward_hooks_with_kwargs or hook_id in GLOBAL_FORWARD_HOOKS_WITH_KWARGS
+
     def compile(self, *args, **kwargs) -> None:
         """PyTorch's ``module.compile(...)``, which compiles the module's ``__call__`` in
         place and returns None: here the module runs as written (the arguments are those of
@@ -179,7 +201,7 @@ class ModuleHooks:
         is chainrule's compiler of functional code."""
         compile_model(self, *args, **kwargs)
 
-    def register_full_backward_hook(self, hook) -> HookHandle:
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> HookHandle:
         """Call ``hook(module, grad_input, grad_output)`` in the backward pass, once the
         gradients of this call's positional inputs are known (None for an input that is
         not on the graph); a tuple it returns replaces ``grad_input`` (PyTorch's).
@@ -192,7 +214,7 @@ class ModuleHooks:
         [[1.0], [1.0], [1.0]]
         """
         hook_kind(self, True)
-        return self._add_hook("_backward_hooks", hook)
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     def register_backward_hook(self, hook) -> HookHandle:
         """PyTorch's deprecated backward hook (with its FutureWarning at each call):
@@ -202,20 +224,25 @@ class ModuleHooks:
         hook_kind(self, False)
         return self._add_hook("_backward_hooks", hook)
 
-    def register_full_backward_pre_hook(self, hook) -> HookHandle:
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> HookHandle:
         """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
         into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
-        return self._add_hook("_backward_pre_hooks", hook)
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def _store(self, kind: str) -> OrderedDict:
+        """The module's dict of hooks ``kind`` (made here for a module whose
+        ``Module.__init__`` has not run)."""
+        hooks = self.__dict__.get(kind)
+        if hooks is None:
+            hooks = self.__dict__[kind] = OrderedDict()
+        return hooks
 
     def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False,
                   always_call: bool = False) -> HookHandle:
-        if self.__dict__.get(kind) is None:
-            self.__dict__[kind] = []
-        hooks = self.__dict__[kind]
-        if with_kwargs or always_call:  # PyTorch's: the hook also takes the keyword arguments, or
-            hook = KeywordHook(hook, with_kwargs, always_call)  # runs also when the call raises
-        hooks.insert(0, hook) if prepend else hooks.append(hook)
-        return HookHandle(hooks, hook)
+        # PyTorch's flags: the hook also takes the keyword arguments, or runs also when the call raises
+        flags = ((self._store(kind + "_with_kwargs"),) * with_kwargs
+                 + (self._store(kind + "_always_called"),) * always_call)
+        return add_hook(self._store(kind), hook, prepend, flags)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
         """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,

@@ -48,7 +48,7 @@ class PublicHook:
 
 
 def _hooks(module, kind: str) -> list:
-    return list(module.__dict__.get(kind) or ())
+    return list((module.__dict__.get(kind) or {}).values())
 
 
 def _overrides(module, name: str, base: type) -> bool:

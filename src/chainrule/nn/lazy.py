@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.nn import conv, init, layers, spatial
+from chainrule.nn._module_hooks import HOOK_STORES
 from chainrule.nn.layers import Linear, _empty
 from chainrule.nn.module import Module
 
@@ -114,7 +115,7 @@ class _LazyModule(Module):
         args, kwargs, _ = self._lazy
         real = self.cls_to_become(self._channels(input), *args, **kwargs)
         real.train(self.training)
-        kept = {k: v for k, v in self.__dict__.items() if k.endswith("_hooks")}
+        kept = {k: v for k, v in self.__dict__.items() if k in HOOK_STORES or k == "_is_full_backward_hook"}
         self.__dict__.clear()
         self.__dict__.update(real.__dict__)
         self.__dict__.update(kept)

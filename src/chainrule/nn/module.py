@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import struct
 import types
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +32,7 @@ from chainrule.core.eager import EAGER
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
 from chainrule.nn._module_convert import ModuleConversions, mark_modified
-from chainrule.nn._module_hooks import ModuleHooks
+from chainrule.nn._module_hooks import HOOK_STORES, ModuleHooks
 from chainrule.nn._module_state import IncompatibleKeys, ModuleStateDict, StateDictError
 from chainrule.nn.parameter import Buffer, Parameter
 
@@ -87,6 +88,9 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         d["_non_persistent"] = set()
         d["_modules"] = {}
         d["training"] = True
+        for kind in HOOK_STORES:  # PyTorch's: the hooks under their handles' ids
+            d[kind] = OrderedDict()
+        d["_is_full_backward_hook"] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -416,7 +420,7 @@ class _Static:
 
 
 _NO_ARRAYS = frozenset((bool, int, float, str, bytes, type(None), set))
-_CONTAINERS = frozenset((dict, list, tuple))
+_CONTAINERS = frozenset((dict, OrderedDict, list, tuple))
 
 
 def _nested_arrays(v, into: list, depth: int) -> None:
@@ -487,6 +491,12 @@ def _frozen_dict(v, t, depth: int):
     return (t, {k: (type(x), x) if type(x) in _BY_VALUE else _frozen(x, depth + 1) for k, x in v.items()})
 
 
+def _frozen_ordered(v, t, depth: int):
+    """An OrderedDict (a module's hooks) by its items in their order."""
+    frozen = _frozen_dict(v, t, depth)
+    return frozen if isinstance(frozen, _Identity) else (t, tuple(frozen[1].items()))
+
+
 def _frozen_sequence(v, t, depth: int):
     if depth > _FROZEN_DEPTH:
         return _Identity(v)
@@ -508,6 +518,7 @@ _FREEZE = {
     Tensor: lambda v, t, depth: (t, v.shape, v.dtype),
     np.ndarray: lambda v, t, depth: (t, v.shape, v.dtype),
     dict: _frozen_dict,
+    OrderedDict: _frozen_ordered,
     list: _frozen_sequence,
     tuple: _frozen_sequence,
     set: lambda v, t, depth: (t, frozenset(v)),
