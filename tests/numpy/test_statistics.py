@@ -386,3 +386,13 @@ def test_histogram_refuses_weights_being_differentiated():
     np.testing.assert_array_equal(cnp.histogram(a, bins=2, weights=cr.tensor(np.ones(3)))[0], [1.0, 2.0])
     got = cr.vmap(lambda w: cnp.histogram(a, bins=2, weights=w)[0])(np.array([[1.0, 1, 1], [0, 2, 0]]))
     np.testing.assert_array_equal(got, [[1.0, 2.0], [0.0, 2.0]])
+
+
+@pytest.mark.parametrize("q", [30, np.float64(30), [30]])
+def test_percentile_under_vmap_of_rows_some_holding_nan_equals_numpy_row_by_row(q):
+    # a scalar percentile of a row with NaN is that NaN (in the data's dtype); the rows
+    # without NaN keep their own percentile
+    a = np.array([[1.5, np.nan, 2.0], [1.0, 2.0, 3.0], [np.nan, 1.0, 2.0]], np.float16)
+    got = np.asarray(cr.vmap(lambda r: cnp.percentile(r, q))(a), dtype=np.float64)
+    want = np.array([np.percentile(r, q) for r in a], dtype=np.float64)
+    np.testing.assert_array_equal(got, want)

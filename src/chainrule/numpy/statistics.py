@@ -192,8 +192,10 @@ def _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak_q):
         if weak_q:  # a Python q: NumPy's result keeps the data's precision
             gamma, weak_dtype = _weak(gamma, _dtype_of(x))
         result = _lerp(_gather(sorted_x, previous), _gather(sorted_x, following), gamma, weak_dtype)
-    if not skip_nan and anywhere(cnp.isnan(undifferentiated(sorted_x[..., -1:]))):
-        if q_shape == () and reduced_shape == ():  # NumPy: the NaN itself, in a's dtype
+    last_is_nan = cnp.isnan(undifferentiated(sorted_x[..., -1:]))
+    if not skip_nan and anywhere(last_is_nan):
+        # NumPy: the NaN itself, in a's dtype (under vmap, only where every example has one)
+        if q_shape == () and reduced_shape == () and every(last_is_nan):
             result = sorted_x[..., -1:]
         else:
             result = cnp.where(cnp.isnan(undifferentiated(sorted_x[..., -1:])), sorted_x[..., -1:], result)
