@@ -1,6 +1,8 @@
 """Indexing: basic, advanced (repeated indices add up), boolean and None/Ellipsis indices,
 indices held in Tensors, and the gathering functions built on them."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -197,3 +199,27 @@ def test_take_past_axis_0_sums_to_numpys_last_bit(rows, cols, seed):
     jitted(cr.tensor(rng.standard_normal((rows, cols))))  # traced on other values
     t = cr.tensor(x)
     np.testing.assert_array_equal(jitted(t).numpy(), f(t).numpy())
+
+
+@pytest.mark.parametrize("mode", ["raise", "clip", "wrap"])
+@pytest.mark.parametrize("shape, indices, axis", [
+    ((0,), [], None), ((0,), [0], None), ((0, 3), [1], 0), ((2, 0), [0], 1), ((2, 0, 3), [1, 2], 1),
+    ((0, 0), [[0, 1]], 1), ((0, 0), [-1], 0), ((0, 2, 0), [[1]], 2), ((0, 3), [0], 1)])
+def test_take_along_an_empty_axis_as_numpy(shape, indices, axis, mode):
+    # NumPy: an IndexError where the result would have elements, an index error in mode
+    # 'raise' where the axes before have elements, else an empty result (a traced take indexed
+    # the empty axis, or clipped to -1, and raised otherwise). (NumPy's 'wrap' loops forever
+    # on (0, 0)[[-1]]: that case reads 'clip''s answer, the same empty result.)
+    a, idx = np.zeros(shape), np.array(indices, dtype=np.intp)
+    plain_mode = "clip" if (mode, shape, axis) == ("wrap", (0, 0), 0) else mode
+    try:
+        want = np.take(a, idx, axis=axis, mode=plain_mode)
+    except IndexError as e:
+        for f in (lambda a: cnp.take(a, idx, axis=axis, mode=mode),
+                  lambda a: cr.vjp(lambda a: cnp.take(a, idx, axis=axis, mode=mode), a)[0],
+                  cr.grad(lambda a: cnp.sum(cnp.take(a, idx, axis=axis, mode=mode)))):
+            with pytest.raises(IndexError, match=re.escape(str(e))):
+                f(a)
+        return
+    out, back = cr.vjp(lambda a: cnp.take(a, idx, axis=axis, mode=mode), a)
+    assert out.shape == want.shape and back(np.ones_like(want))[0].shape == shape

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -112,11 +113,32 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
         axis = 0 if axis is None else axis
     axis = _axis(axis, _ndim(a))
     indices = _take_indices(_index_array(indices), indices)  # traced indices (jit, vmap) stay traced
-    taken = _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
+    n = shape_of(a)[axis]
+    if n == 0:
+        return _take_from_empty(a, indices, axis, mode)
+    taken = _along(a, axis, _apply_clipmode(indices, n, mode))
     # np.take's result is C-ordered; an index array past axis 0 leaves NumPy's indexing in
     # another order, in which a later sum of all elements adds them up in another order
     # (its last bit would differ from the plain call's, where take gets plain arrays)
     return taken if axis == 0 else cnp.copy(taken, order="C")
+
+
+def _take_from_empty(a, indices, axis: int, mode: str):
+    """``take`` along an axis of length 0, as NumPy's: an IndexError where the result would
+    have elements (in every example of a vmap batch); else in mode 'raise' an index past the
+    end (any) raises where the axes before ``axis`` have elements, and otherwise the result
+    is empty."""
+    _apply_clipmode(indices, 1, mode)  # the mode's check
+    shape = shape_of(a)
+    result = shape[:axis] + shape_of(indices) + shape[axis + 1:]
+    if math.prod(result):
+        try:  # fails but for a vmap batch of no examples
+            return _along(a, axis, indices * 0)
+        except IndexError:
+            raise IndexError("cannot do a non-empty take from an empty axes.") from None
+    if mode == "raise" and math.prod(shape[:axis]) and math.prod(shape_of(indices)):
+        return _along(a, axis, indices)  # NumPy's error for the first index
+    return cnp.reshape(_along(a, axis, np.zeros(0, np.intp)), result)
 
 
 def _take_indices(index, given):
