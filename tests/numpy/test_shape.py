@@ -1,6 +1,8 @@
 """Shape functions: the same values as NumPy on Tensors, and derivatives that agree with
 finite differences in both modes to second order, over a table of calling forms."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -582,3 +584,13 @@ def test_broadcast_to_under_jit_is_numpys_call():
     for x in (np.array([[1.0], [2.0], [3.0]]), np.array([[4.0], [-0.0], [np.nan]])):
         assert f(x).tobytes() == np.sum(np.broadcast_to(x, (3, 2)), axis=0).tobytes()
     assert np.broadcast_to in f.programs[0].replay.__globals__.values()
+
+
+@pytest.mark.parametrize("shapes, axis", [(((2, 3), (2, 4)), 0), (((2, 3), (3,)), 0), (((2, 3), (5, 3)), 1)])
+def test_concatenate_checks_shapes_before_the_cast(shapes, axis):
+    # NumPy raises the shape's ValueError before the cast's TypeError (complex to float)
+    a, b = np.zeros(shapes[0]), np.zeros(shapes[1], complex)
+    with pytest.raises(ValueError) as e:
+        np.concatenate([a, b], axis=axis, dtype=float)
+    with pytest.raises(ValueError, match=re.escape(str(e.value))):
+        cr.grad(lambda a: cnp.sum(cnp.concatenate([a, b], axis=axis, dtype=float)))(a)

@@ -88,7 +88,25 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     axis = _axis(axis, _ndim(arrays[0])) if _ndim(arrays[0]) else axis
+    if _ndim(arrays[0]):
+        _check_joinable(arrays, axis)  # NumPy checks the shapes before the casts
     return _concatenate(*_cast_each(arrays, dtype, casting), axis=axis)
+
+
+def _check_joinable(arrays, axis: int) -> None:
+    """NumPy's ValueError for arrays that do not join along ``axis``."""
+    first = shape_of(arrays[0])
+    for i, a in enumerate(arrays[1:], 1):
+        shape = shape_of(a)
+        if len(shape) != len(first):
+            raise ValueError("all the input arrays must have same number of dimensions, but the array at "
+                             f"index 0 has {len(first)} dimension(s) and the array at index {i} has "
+                             f"{len(shape)} dimension(s)")
+        for d, (m, n) in enumerate(zip(first, shape, strict=True)):
+            if d != axis and m != n:
+                raise ValueError("all the input array dimensions except for the concatenation axis must "
+                                 f"match exactly, but along dimension {d}, the array at index 0 has size "
+                                 f"{m} and the array at index {i} has size {n}")
 
 
 concat = concatenate
