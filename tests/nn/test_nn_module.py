@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+import torch
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -280,6 +281,14 @@ def test_parameter_data_assignment_and_parameter_vectors():
     assert layer.bias.detach().tolist() == [6.0, 7.0]
     with pytest.raises(ValueError, match="8 values"):
         nn.utils.vector_to_parameters(np.arange(7.0), layer.parameters())
+    with pytest.raises(RuntimeError):  # (PyTorch's error for a short vector)
+        nn.utils.vector_to_parameters(np.arange(7.0), layer.parameters())
+    # a longer vector: its first values, the rest unread (PyTorch's)
+    nn.utils.vector_to_parameters(np.arange(10.0), layer.parameters())
+    tl = torch.nn.Linear(3, 2)
+    torch.nn.utils.vector_to_parameters(torch.arange(10.0), tl.parameters())
+    assert layer.bias.detach().tolist() == tl.bias.detach().tolist() == [6.0, 7.0]
+    nn.utils.vector_to_parameters(np.arange(8.0), layer.parameters())
     g = cr.grad(lambda m: (nn.utils.parameters_to_vector(m.parameters()) ** 2).sum())(layer)
     assert np.array_equal(g.bias, [12.0, 14.0])
 

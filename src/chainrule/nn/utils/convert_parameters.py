@@ -8,6 +8,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import no_grad
+from chainrule.core.errors import TensorError
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
@@ -23,7 +24,9 @@ def parameters_to_vector(parameters):
 
 
 def vector_to_parameters(vec, parameters) -> None:
-    """Write the consecutive pieces of ``vec`` into the parameters, in place.
+    """Write the consecutive pieces of ``vec`` into the parameters, in place. As PyTorch's,
+    a longer vector gives its first values and leaves the rest unread; a shorter one is
+    an error.
 
     >>> import numpy as np
     >>> from chainrule import nn
@@ -34,8 +37,9 @@ def vector_to_parameters(vec, parameters) -> None:
     """
     parameters = list(parameters)
     total = sum(math.prod(p.shape) for p in parameters)
-    if np.shape(vec) != (total,):
-        raise ValueError(f"vector_to_parameters: expected a vector of {total} values, got shape {np.shape(vec)}")
+    if np.ndim(vec) != 1 or np.shape(vec)[0] < total:
+        raise TensorError(f"vector_to_parameters: expected a vector of (at least) {total} values, "
+                          f"got shape {np.shape(vec)}")
     start = 0
     with no_grad():
         for p in parameters:
