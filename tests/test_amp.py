@@ -114,3 +114,45 @@ def test_grad_scaler_unscales_each_gradient_once_when_a_sum_feeds_several_parame
         seen.append([b1.detach().numpy().copy(), b2.detach().numpy().copy()])
     for ours, theirs in zip(seen[1], seen[0], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+
+
+def test_grad_scaler_stages_are_checked_as_pytorchs():
+    """Each misuse raises PyTorch's error, with its message, at the same call: an update
+    without any step or unscale, a second step, an unscale after the step, a closure, and
+    the scaling of something that is not a Tensor; step, skip and scale otherwise agree."""
+    def script(lib):
+        w = lib.nn.Parameter(lib.tensor(np.array([1.0, 2.0])))
+        v = lib.nn.Parameter(lib.tensor(np.array([3.0])))
+        opt, opt2 = lib.optim.SGD([w], lr=0.1), lib.optim.SGD([v], lr=0.1)
+        s = lib.amp.GradScaler("cpu", init_scale=4.0, growth_interval=2, backoff_factor=0.25, growth_factor=3.0)
+        seen = []
+
+        def call(f, *a, **k):
+            try:
+                f(*a, **k)
+                seen.append("ok")
+            except (AssertionError, RuntimeError, ValueError) as e:
+                seen.append(f"{type(e).__name__}: {e}")
+
+        loss = s.scale((w * 3).sum())
+        call(s.update)  # no inf check recorded yet
+        loss.backward()
+        call(s.step, opt)
+        call(s.step, opt)
+        call(s.unscale_, opt)
+        call(s.update)
+        call(s.step, opt, closure=lambda: 0.0)
+        call(s.scale, 3.0)
+        for i in range(4):
+            opt.zero_grad()
+            opt2.zero_grad()
+            a, b = s.scale([(w * 3).sum(), (v * (float("inf") if i == 1 else 2.0)).sum()])
+            (a + b).backward()
+            call(s.step, opt)
+            call(s.step, opt2)
+            call(s.update)
+            seen.append((s.get_scale(), *(np.round(p.detach().numpy(), 6).tolist() for p in (w, v))))
+        seen.append(s.state_dict())
+        return seen
+
+    assert script(cr) == script(torch)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,6 @@ import numpy as np
 from chainrule.core.dtypes import DtypeWithoutNumPy, as_dtype
 from chainrule.core.eager import tensor
 from chainrule.core.global_state import warn_once
-from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
 
 __all__ = ["autocast", "is_autocast_enabled", "GradScaler"]
@@ -100,6 +99,7 @@ class GradScaler:
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval = int(growth_interval)
         self._found_inf: dict[int, bool] = {}  # per optimizer (id) since the last update
+        self._stepped: set[int] = set()  # the optimizers (ids) stepped since the last update
 
     def is_enabled(self) -> bool:
         return self._enabled
@@ -139,22 +139,35 @@ class GradScaler:
         self._growth_interval = int(new_interval)
 
     def scale(self, outputs: Any) -> Any:
-        """``outputs`` (a Tensor, or a pytree of them) times the scale."""
+        """``outputs`` times the scale: a Tensor, or (as PyTorch's) a list or tuple of them, or
+        another iterable of them (a lazy map); anything else is PyTorch's ValueError."""
         if not self._enabled:
             return outputs
         if self._scale is None:
             self._scale = tensor(self._init_scale, dtype=np.float32)
             self._growth_tracker = tensor(self._init_growth_tracker, dtype=np.int32)
-        return tree_map(lambda t: t * self._scale if isinstance(t, Tensor) else t, outputs)
+        return self._scaled(outputs)
+
+    def _scaled(self, value: Any) -> Any:
+        if isinstance(value, Tensor):
+            return value * self._scale
+        if isinstance(value, Iterable):
+            scaled = map(self._scaled, value)
+            if isinstance(value, tuple) and hasattr(value, "_fields"):
+                return type(value)(*scaled)
+            return type(value)(scaled) if isinstance(value, list | tuple) else scaled
+        raise ValueError("outputs must be a Tensor or an iterable of Tensors")
 
     def unscale_(self, optimizer) -> None:
-        """Divide the gradients of ``optimizer``'s parameters by the scale (once per step),
-        noting whether any is inf or NaN."""
+        """Divide the gradients of ``optimizer``'s parameters by the scale (once per step,
+        before ``step``: PyTorch's RuntimeError otherwise), noting whether any is inf or NaN."""
         if not self._enabled:
             return
         scale, _ = self._made("unscale_")
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("unscale_() is being called after step().")
         if id(optimizer) in self._found_inf:
-            raise RuntimeError("unscale_() has already been called on this optimizer since the last update()")
+            raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
         inv = 1.0 / scale
         found = False
         for group in optimizer.param_groups:
@@ -167,12 +180,17 @@ class GradScaler:
 
     def step(self, optimizer, *args, **kwargs):
         """``optimizer.step(*args, **kwargs)`` on the unscaled gradients, unless one of them
-        is not finite (then the step is skipped and None returned)."""
+        is not finite (then the step is skipped and None returned); once per ``update``."""
         if not self._enabled:
             return optimizer.step(*args, **kwargs)
+        if "closure" in kwargs:
+            raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
         self._made("step")
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("step() has already been called since the last update().")
         if id(optimizer) not in self._found_inf:
             self.unscale_(optimizer)
+        self._stepped.add(id(optimizer))
         if self._found_inf[id(optimizer)]:
             return None
         return optimizer.step(*args, **kwargs)
@@ -183,6 +201,8 @@ class GradScaler:
         if not self._enabled:
             return
         scale, tracker = self._made("update")
+        if new_scale is None and not self._found_inf:
+            raise AssertionError("No inf checks were recorded prior to update.")
         if new_scale is not None:
             scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         elif any(self._found_inf.values()):
@@ -193,7 +213,7 @@ class GradScaler:
                 scale, tracker = scale * self._growth_factor, 0
         self._scale.fill_(scale)  # in place, as PyTorch's (a reference to _scale sees it)
         self._growth_tracker.fill_(tracker)
-        self._found_inf = {}
+        self._found_inf, self._stepped = {}, set()
 
     def state_dict(self) -> dict:
         if not self._enabled:
