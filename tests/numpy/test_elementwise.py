@@ -518,3 +518,90 @@ def test_an_array_written_in_place_with_an_eager_tensor_is_refused_with_the_fix(
     assert not y.any()  # nothing was written
     y += t.numpy()
     assert y.tolist() == [1.0, 2.0, 3.0]
+
+
+# -- inverse functions: complex branches, poles, and arguments whose square overflows ---------
+INVERSE = ["arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "log", "log1p", "log2", "log10"]
+
+
+@pytest.mark.parametrize("name", INVERSE)
+def test_inverse_functions_of_complex_numbers_in_every_quadrant_against_finite_differences(name):
+    """The holomorphic derivative, in both modes, against central differences of NumPy's
+    values (arccosh's was 1 / √(z² - 1), of the wrong sign where Re z < 0)."""
+    signs = np.array([1 + 1j, -1 + 1j, -1 - 1j, 1 - 1j])
+    z = np.concatenate([s.real * uniform((3,), 0.3, 1.5) + 1j * s.imag * uniform((3,), 0.3, 1.5) for s in signs])
+    f, h = getattr(np, name), 1e-6
+    want = (f(z + h) - f(z - h)) / (2 * h)
+    _, fwd = cr.jvp(getattr(cnp, name), (z,), (np.ones_like(z),))
+    _, pull = cr.vjp(getattr(cnp, name), z)
+    np.testing.assert_allclose(fwd, want, rtol=1e-7)
+    np.testing.assert_allclose(pull(np.ones_like(z))[0], want, rtol=1e-7)
+
+
+# at a pole PyTorch's derivative (a cotangent divided by zero) is inf+nanj; 1 / 0 times the
+# cotangent gave nan+nanj
+POLES = [("log", 0j), ("log", complex(0.0, -0.0)), ("log", complex(-0.0, -0.0)), ("log2", 0j),
+         ("log10", 0j), ("log1p", -1 + 0j), ("log1p", complex(-1.0, -0.0)), ("arctan", 1j), ("arctan", -1j),
+         ("arctanh", 1 + 0j), ("arctanh", -1 + 0j), ("arctanh", complex(1.0, -0.0))]
+TORCH_NAMES = {"arctan": "atan", "arctanh": "atanh"}
+
+
+@pytest.mark.parametrize("name, z", POLES)
+def test_derivatives_at_complex_poles_are_pytorchs_infinity(name, z):
+    torch = pytest.importorskip("torch")
+    tf = getattr(torch, TORCH_NAMES.get(name, name))
+    for g in (1 + 0j, 1j, 2 - 3j):
+        c128 = torch.complex128
+        _, want = torch.func.jvp(tf, (torch.tensor(z, dtype=c128),), (torch.tensor(g, dtype=c128),))
+        _, got = cr.jvp(getattr(cnp, name), (np.complex128(z),), (np.complex128(g),))
+        np.testing.assert_equal(complex(got), complex(want))
+        _, pull = cr.vjp(getattr(cnp, name), np.complex128(z))
+        np.testing.assert_equal(complex(pull(np.complex128(g))[0]), complex(want))
+
+
+def _mp_derivative(name, z):
+    """The derivative of the principal branch, by its formula in 60 digits (mpmath)."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+    z = mpmath.mpc(z)
+    sq = mpmath.sqrt
+    d = {"arcsin": lambda: 1 / (sq(1 - z) * sq(1 + z)), "arccos": lambda: -1 / (sq(1 - z) * sq(1 + z)),
+         "arctan": lambda: 1 / (1 + z * z), "arcsinh": lambda: 1 / (sq(1 + 1j * z) * sq(1 - 1j * z)),
+         "arccosh": lambda: 1 / (sq(z - 1) * sq(z + 1)), "arctanh": lambda: 1 / (1 - z * z)}[name]()
+    return complex(d)
+
+
+@pytest.mark.parametrize("name", ["arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh"])
+@pytest.mark.parametrize("z", [1e200 + 1e200j, -3e160 + 1e160j, 1e250 - 2e249j, -1e200 - 1e-200j, 2e-170 + 1e200j])
+def test_inverse_derivatives_where_the_square_overflows_against_mpmath(name, z):
+    """z² overflows (to inf - inf = NaN in a part): the derivative is tiny, not NaN."""
+    _, got = cr.jvp(getattr(cnp, name), (np.complex128(z),), (np.complex128(1),))
+    want = _mp_derivative(name, z)
+    np.testing.assert_allclose(complex(got), want, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("name, x", [("arcsinh", 1e200), ("arcsinh", -3e250), ("arccosh", 1e200),
+                                     ("arccosh", 7e300), ("arctan", 1e200), ("arctanh", 1e200)])
+def test_real_inverse_derivatives_where_the_square_overflows_against_mpmath(name, x):
+    """1 / √(x² + 1) at 1e200 is 1e-200, not 1 / inf = 0 (JAX's and PyTorch's)."""
+    got = float(cr.grad(getattr(cnp, name))(np.float64(x)))
+    want = _mp_derivative(name, x).real
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", ["arctan", "arctanh"])
+def test_fourth_derivatives_far_out_are_zero_not_nan(name):
+    """x² overflowed in the reverse passes: the fourth derivative at 1e300 was NaN (JAX's and
+    PyTorch's too); its true value (24 x⁻⁵ in size) underflows to 0. Nearer, JAX's."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    f = getattr(cnp, name)
+    for modes in [(_cr_rev,) * 4, (_cr_fwd,) * 4, (_cr_fwd, _cr_rev) * 2, (_cr_rev, _cr_fwd) * 2]:
+        g = f
+        for d in modes:
+            g = d(g)
+        for x in (1e300, -1e300, 1e155, np.inf):
+            assert float(g(np.float64(x))) == 0.0, (modes, x)
+        for x in (-2.5, 1.5, 0.4, 3e10) if name == "arctan" else (0.4, -0.7, 3.0):
+            want = float(_nth(jax.grad, getattr(jax.numpy, name), 4)(x))
+            assert float(g(np.float64(x))) == pytest.approx(want, rel=1e-9), (modes, x)

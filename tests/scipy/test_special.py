@@ -551,3 +551,23 @@ def test_rgamma_derivatives_at_and_near_its_zeros_equal_mpmath(order):
         forward = (lambda f: lambda v: cr.jvp(f, (v,), (np.ones_like(v),))[1])(forward)
     np.testing.assert_allclose(reverse(x), want, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(forward(x), want, rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc", "ndtr"])
+def test_gaussian_derivatives_far_out_are_zero_not_nan(name):
+    """exp(-x²) underflows to 0 where x² overflows: x^k · 0 made the fourth derivative at
+    1e300 NaN (and the second at inf; JAX's and PyTorch's too). The true values underflow
+    to 0; nearer, they are JAX's."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jsp = pytest.importorskip("jax.scipy.special")
+    f = getattr(special, name)
+    for order in range(1, 5):
+        rev, fwd, jf = f, f, getattr(jsp, name)
+        for _ in range(order):
+            rev, fwd, jf = cr.grad(rev), (lambda g: lambda s: cr.jvp(g, (s,), (1.0,))[1])(fwd), jax.grad(jf)
+        for x in (1e300, -1e300, 1e155, np.inf, -np.inf, 40.0):
+            assert float(rev(np.float64(x))) == 0.0 and float(fwd(np.float64(x))) == 0.0, (order, x)
+        for x in (0.3, -1.7, 4.0, 27.0):
+            want = float(jf(x))
+            assert float(rev(np.float64(x))) == pytest.approx(want, rel=1e-9, abs=1e-300), (order, x)

@@ -308,16 +308,33 @@ logaddexp2 = ufunc(np.logaddexp2)
 derivs(exp, lambda ans, x: ans)
 derivs(exp2, lambda ans, x: ans * LN2)
 derivs(expm1, lambda ans, x: ans + 1)
-derivs(log, lambda ans, x: 1 / x)
-derivs(log2, lambda ans, x: 1 / (x * LN2))
-derivs(log10, lambda ans, x: 1 / (x * LN10))
-derivs(log1p, lambda ans, x: 1 / (1 + x))
+derivs(log, lambda ans, x: _inverse_of(x))
+derivs(log2, lambda ans, x: _inverse_of(x * LN2))
+derivs(log10, lambda ans, x: _inverse_of(x * LN10))
+derivs(log1p, lambda ans, x: _inverse_of(1 + x))
 # exp(x - ans) written as 1 / (1 + exp(y - x)) through logaddexp itself: it has the limits
 # (1 and 0) where one operand is infinite and the other is not, where x - ans is inf - inf
 derivs(logaddexp, lambda ans, x, y: exp(-logaddexp(0.0, y - x)),
                   lambda ans, x, y: exp(-logaddexp(0.0, x - y)))
 derivs(logaddexp2, lambda ans, x, y: exp2(-logaddexp2(0.0, y - x)),
                    lambda ans, x, y: exp2(-logaddexp2(0.0, x - y)))
+
+
+def exp_neg_square(x, c: float = 1.0):
+    """exp(-c x²), the Gaussian in the derivatives of erf and ndtr. For a real x it is
+    0 beyond √c |x| = 28 (where it underflows to 0 already, past 27.3) with x kept out of
+    that branch, so that a derivative of any order is 0 there, not x^k · 0 with x^k = inf
+    (erf's fourth derivative at 1e300 was NaN).
+
+    >>> float(exp_neg_square(1e300)), float(exp_neg_square(1.0))
+    (0.0, 0.36787944117144233)
+    """
+    if is_complex(x):
+        return exp(-c * x * x)
+    far = absolute(x) > 28.0 / math.sqrt(c)
+    near = where(far, 0.0, x)
+    return where(far, 0.0, exp(-c * near * near))
+
 
 # -- trigonometric and hyperbolic ------------------------------------------------------
 sin = ufunc(np.sin)
@@ -341,21 +358,73 @@ sinc = wrap(np.sinc, "elementwise")
 derivs(sin, lambda ans, x: cos(x))
 derivs(cos, lambda ans, x: -sin(x))
 derivs(tan, lambda ans, x: 1 + ans * ans)
-derivs(arcsin, lambda ans, x: 1 / sqrt(1 - x * x))
-derivs(arccos, lambda ans, x: -1 / sqrt(1 - x * x))
-derivs(arctan, lambda ans, x: 1 / (1 + x * x))
+# 1 / √(1 - x²) as 1 / (√(1 - x) √(1 + x)): no x² to overflow for a complex x (nor to
+# lose digits near ±1), and the same principal branch off the cuts
+derivs(arcsin, lambda ans, x: 1 / (sqrt(1 - x) * sqrt(1 + x)))
+derivs(arccos, lambda ans, x: -1 / (sqrt(1 - x) * sqrt(1 + x)))
+derivs(arctan, lambda ans, x: _arctan_derivative(x))
 derivs(arctan2, lambda ans, x, y: y / (x * x + y * y), lambda ans, x, y: -x / (x * x + y * y))
 derivs(sinh, lambda ans, x: cosh(x))
 derivs(cosh, lambda ans, x: sinh(x))
 derivs(tanh, lambda ans, x: 1 - ans * ans)
-derivs(arcsinh, lambda ans, x: 1 / sqrt(x * x + 1))
-derivs(arccosh, lambda ans, x: 1 / sqrt(x * x - 1))
-derivs(arctanh, lambda ans, x: 1 / (1 - x * x))
+derivs(arcsinh, lambda ans, x: _arcsinh_derivative(x))
+derivs(arccosh, lambda ans, x: _arccosh_derivative(x))
+# 1 / (1 - x²) as 1 / (1 - x) times 1 / (1 + x): nothing overflows, at any order
+derivs(arctanh, lambda ans, x: _inverse_of(1 - x, 1 + x))
 # 0 at (0, 0), as the 2-norm's at 0 (hypot(x, 0) is |x|, whose derivative at 0 is 0)
 derivs(hypot, lambda ans, x, y: x / _nonzero(ans), lambda ans, x, y: y / _nonzero(ans))
 derivs(deg2rad, lambda ans, x: np.pi / 180)
 derivs(rad2deg, lambda ans, x: 180 / np.pi)
 derivs(sinc, lambda ans, x: _sinc_derivative(x))
+
+
+# The complex infinity of a derivative at a pole, as inf+0j: a cotangent g times it is
+# NumPy's g / 0 (each part of g divided by zero: inf+nanj for g = 1), what PyTorch's rules,
+# which divide, give; 1 / 0 itself is inf+nanj, and any product with it nan+nanj.
+_POLE = complex(math.inf, 0.0)
+
+
+def _inverse_of(*factors):
+    """1 / (the product of ``factors``), each one inverted alone (so that no product
+    overflows, in any derivative either); complex, inf+0j where a factor is 0 (see _POLE)."""
+    d = 1 / factors[0]
+    for f in factors[1:]:
+        d = d * (1 / f)
+    if not any(is_complex(f) for f in factors):
+        return d
+    pole = factors[0] == 0
+    for f in factors[1:]:
+        pole = pole | (f == 0)
+    return where(pole, _POLE, d)
+
+
+def _arctan_derivative(x):
+    """1 / (1 + x²). Complex: 1 / ((1 + ix)(1 - ix)), poles at ±i. Real: beyond |x| = 1
+    as t² / (1 + t²) with t = 1/x, so that x² overflows in no derivative (the fourth at
+    1e300 is 0, not inf · 0); each branch sees only its own points."""
+    if is_complex(x):
+        return _inverse_of(1 + 1j * x, 1 - 1j * x)
+    far = absolute(x) > 1
+    xn, t = where(far, 0.0, x), 1 / where(far, x, 1.0)
+    return where(far, t * t / (1 + t * t), 1 / (1 + xn * xn))
+
+
+def _arcsinh_derivative(x):
+    """1 / √(x² + 1), as 1 / hypot(x, 1) (real) and 1 / (√(1 + ix) √(1 - ix)) (complex):
+    no x² to overflow (1e-200 at 1e200, not 0)."""
+    if is_complex(x):
+        return 1 / (sqrt(1 + 1j * x) * sqrt(1 - 1j * x))
+    return 1 / hypot(x, 1.0)
+
+
+def _arccosh_derivative(x):
+    """1 / (√(x - 1) √(x + 1)), the derivative of the principal branch (1 / √(x² - 1) has
+    the wrong sign where Re x < 0) with no x² to overflow. Real: of |x|, so that x < -1
+    gives PyTorch's and JAX's 1 / √(x² - 1) there too (where the value is NaN)."""
+    if not is_complex(x):
+        x = absolute(x)
+    return 1 / (sqrt(x - 1) * sqrt(x + 1))
+
 
 # What the tape keeps for these rules: the output alone, or the inputs alone.
 keeps_only("output", tanh, exp, exp2, expm1, sqrt, cbrt, tan, reciprocal)

@@ -27,6 +27,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain as plain_value
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
+from chainrule.numpy.elementwise import exp_neg_square
 from chainrule.numpy.reductions import float_dtype, logsumexp_weights, weighted_by
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
@@ -196,12 +197,13 @@ ndtr = special(sc.ndtr)
 log_ndtr = special(sc.log_ndtr)
 ndtri = special(sc.ndtri)
 
-derivs(erf, lambda ans, x: 2 / _SQRT_PI * cnp.exp(-x * x))
-derivs(erfc, lambda ans, x: -2 / _SQRT_PI * cnp.exp(-x * x))
+
+derivs(erf, lambda ans, x: 2 / _SQRT_PI * exp_neg_square(x))
+derivs(erfc, lambda ans, x: -2 / _SQRT_PI * exp_neg_square(x))
 derivs(erfinv, lambda ans, x: _SQRT_PI / 2 * cnp.exp(ans * ans))
 derivs(erfcinv, lambda ans, x: -_SQRT_PI / 2 * cnp.exp(ans * ans))
 derivs(erfcx, lambda ans, x: _erfcx_dx(x, ans))
-derivs(ndtr, lambda ans, x: cnp.exp(-0.5 * x * x) / _SQRT_2PI)
+derivs(ndtr, lambda ans, x: exp_neg_square(x, 0.5) / _SQRT_2PI)
 
 
 def _erfcx_dx(x, ans):
