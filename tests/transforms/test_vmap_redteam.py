@@ -377,3 +377,55 @@ def test_max_norm_with_indices_per_example_is_refused_by_name():
         cr.vmap(lambda i: cr.nn.functional.embedding_bag(i, w, max_norm=1.0))(idx)
     with pytest.raises(NotImplementedError, match="max_norm=.... with indices batched by vmap"):
         cr.vmap(lambda i: cr.nn.functional.embedding(i, w, max_norm=1.0))(idx[:, 0])
+
+
+def _example(a, axis, i):
+    """Example ``i`` of ``a`` along ``axis`` as NumPy's indexing gives it: a view, with its strides."""
+    return a[(slice(None),) * axis + (i,)]
+
+
+_LAYOUTS = {"C": np.arange(60.0).reshape(3, 4, 5), "F": np.asfortranarray(np.arange(60.0).reshape(3, 4, 5)),
+            "permuted": np.arange(60.0).reshape(4, 5, 3).transpose(2, 0, 1),
+            "strided": np.arange(240.0).reshape(6, 4, 10)[::2, :, ::-2]}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+@pytest.mark.parametrize("order", ["K", "A"])
+def test_ravel_and_reshape_in_memory_order_read_each_examples_layout(layout, order):
+    """ravel(order='K'/'A') (and reshape(order='A')) under vmap: each example's own layout,
+    as NumPy reads the example (they raised BatchedValueError: the layout was read from a
+    single plain value). The gradient is the same permutation, backwards."""
+    a = _LAYOUTS[layout]
+    for axis in range(3):
+        for name, f, g in [("id", lambda v: v, lambda v: v), ("T", lambda v: cnp.transpose(v), lambda v: v.T),
+                           ("flip", lambda v: v[::-1], lambda v: v[::-1])]:
+            want = np.stack([np.ravel(g(_example(a, axis, i)), order=order) for i in range(a.shape[axis])])
+            got = cr.vmap(lambda v: cnp.ravel(f(v), order=order), in_axes=axis)(a)  # noqa: B023
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} along {axis}")
+            want = np.stack([np.reshape(g(_example(a, axis, i)), -1, order="A") for i in range(a.shape[axis])])
+            got = cr.vmap(lambda v: cnp.reshape(f(v), (-1,), order="A"), in_axes=axis)(a)  # noqa: B023
+            np.testing.assert_array_equal(got, want, err_msg=f"reshape, {name} along {axis}")
+            # the values are a's own (distinct): the gradient puts each weight back where it came from
+            w = np.random.default_rng(axis).normal(size=want.shape)
+            grad = cr.grad(lambda b: cnp.sum(w * cr.vmap(lambda v: cnp.ravel(f(v), order=order), in_axes=axis)(b)))(a)  # noqa: B023
+            ravelled = np.stack([np.ravel(g(_example(a, axis, i)), order=order) for i in range(a.shape[axis])])
+            where = np.argsort(a, axis=None)[np.searchsorted(np.sort(a, axis=None), ravelled)]
+            expected = np.zeros(a.shape)
+            np.add.at(expected, np.unravel_index(where, a.shape), w)
+            np.testing.assert_array_equal(grad, expected)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int64, np.int8, np.float32])
+@pytest.mark.parametrize("kwargs", [{}, {"period": 1}, {"period": 4}, {"period": 5}, {"discont": 0.5},
+                                    {"period": 6.0, "discont": 4}])
+def test_unwrap_of_booleans_and_integers_under_vmap_is_numpys_per_example(dtype, kwargs):
+    """Booleans raised NumPy's boolean-subtract TypeError, and integers with an integer
+    period came back as floats (NumPy's unwrap keeps them integers)."""
+    rng = np.random.default_rng(3)
+    p = (rng.random((3, 7)) > 0.5) if dtype is bool else (rng.normal(size=(3, 7)) * 4).astype(dtype)
+    want = np.stack([np.unwrap(row, **kwargs) for row in p])
+    got = cr.vmap(lambda v: cnp.unwrap(v, **kwargs))(p)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(cr.vmap(lambda v: cnp.unwrap(v, axis=0, **kwargs), in_axes=1, out_axes=1)(p),
+                                  np.stack([np.unwrap(p[:, j], axis=0, **kwargs) for j in range(7)], axis=1))

@@ -196,6 +196,8 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     pv = undifferentiated(p)
     corrected = np.unwrap(pv, discont, axis, period=period) if not isinstance(pv, Tensor) else (
         _unwrap_traced(pv, discont, axis, period))
+    if _dtype(p).kind not in "fc":
+        return corrected  # (booleans, integers: no derivative to pass, NumPy's dtype)
     # NumPy's values (p itself where nothing is corrected: -0.0, inf); the derivative of p
     # passes through
     kept = (corrected == pv) & (cnp.signbit(corrected) == cnp.signbit(pv))
@@ -203,14 +205,22 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
 
 
 def _unwrap_traced(p, discont, axis, period):
-    """NumPy's unwrap written with the mirror (a batch under vmap, a traced value)."""
+    """NumPy's unwrap written with the mirror (a batch under vmap, a traced value): its
+    dtype too (an integer one for integers and an integer period, booleans differenced
+    as NumPy's diff does)."""
     dd = cnp.diff(p, axis=axis)
     if discont is None:
         discont = period / 2
-    interval_high = period / 2
+    dtype = np.result_type(_dtype(dd), period)
+    if np.issubdtype(dtype, np.integer):
+        interval_high, rem = divmod(period, 2)
+        ambiguous = rem == 0
+    else:
+        interval_high, ambiguous = period / 2, True
     ddmod = cnp.mod(dd - (-interval_high), period) + (-interval_high)
-    ddmod = cnp.where((ddmod == -interval_high) & (dd > 0), interval_high, ddmod)
+    if ambiguous:
+        ddmod = cnp.where((ddmod == -interval_high) & (dd > 0), interval_high, ddmod)
     ph_correct = cnp.where(cnp.abs(dd) < discont, 0, ddmod - dd)
     # (the first entries are NumPy's copy of p's: -0.0 + 0.0 would lose the sign)
-    return concatenate([_along(p, axis, slice(0, 1)), _along(p, axis, slice(1, None))
-                        + cnp.cumsum(ph_correct, axis=axis)], axis=axis)
+    parts = [_along(p, axis, slice(0, 1)), _along(p, axis, slice(1, None)) + cnp.cumsum(ph_correct, axis=axis)]
+    return concatenate([x if _dtype(x) == dtype else cnp.astype(x, dtype) for x in parts], axis=axis)

@@ -128,14 +128,37 @@ def _zeros(shape, dtype) -> np.ndarray:
 
 # -- reshape, transpose, broadcast -----------------------------------------------------------
 def _order(order, x) -> str:
-    """The layout an order of 'A' (or 'K', for ravel) stands for, read from ``x``'s value."""
+    """The layout an order of 'A' (or 'K', for ravel) stands for, read from ``x``'s value
+    (under vmap, from one example's, as NumPy reads each example)."""
     if order == "C" or order == "F" or order is None:
         return order or "C"
-    v = x.primal() if isinstance(x, Tensor) else x
+    v = example_layout(x)
     flags = getattr(v, "flags", None)
     if flags is not None and flags.f_contiguous and not flags.c_contiguous:
         return "F"
     return "C"
+
+
+def example_layout(x):
+    """``x``'s plain value, to read its memory layout; under vmap one example of it (a view
+    into the batch, with that example's strides: what NumPy would read on the example)."""
+    if not isinstance(x, Tensor):
+        return x
+    t, v, batches = x, x._value, 0
+    while True:
+        if t._trace.batches:
+            batches += 1
+        elif t._trace.records:
+            t._trace.guard(t, "a layout")
+        if not isinstance(v, Tensor):
+            break
+        t, v = v, v._value
+    if batches == 0:
+        return v
+    v = np.asarray(v)
+    if 0 in v.shape[:batches]:  # no example to look at (no result to lay out either)
+        return np.empty(v.shape[batches:], v.dtype)
+    return v[(0,) * batches]
 
 
 reshape = shape_op(np.reshape)

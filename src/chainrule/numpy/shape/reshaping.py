@@ -28,6 +28,7 @@ from chainrule.numpy.shape.primitives import (
     _order,
     _roll,
     broadcast_to,
+    example_layout,
     expand_dims,
     flip,
     reshape,
@@ -62,7 +63,7 @@ def ravel(a, order: str = "C"):
             return np.ravel(a, order=order)
         a = _build(a)
     if order == "K":
-        v = np.asarray(a.primal())
+        v = np.asarray(example_layout(a))
         if not (v.flags.c_contiguous or v.flags.f_contiguous):
             # Number the elements in C order in an array laid out like v; reading that
             # array in memory order tells where each element of ravel(v, 'K') comes from.
