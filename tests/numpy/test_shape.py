@@ -594,3 +594,30 @@ def test_concatenate_checks_shapes_before_the_cast(shapes, axis):
         np.concatenate([a, b], axis=axis, dtype=float)
     with pytest.raises(ValueError, match=re.escape(str(e.value))):
         cr.grad(lambda a: cnp.sum(cnp.concatenate([a, b], axis=axis, dtype=float)))(a)
+
+
+def _reshape_flat(module, order):
+    return lambda v, order=order: module.reshape(v, -1, order=order)
+
+
+@pytest.mark.parametrize("order", ["c", "f", "a", "k", b"C", "K", "A", None, -1, "X"])
+def test_ravel_and_reshape_take_numpys_spellings_of_order(order):
+    """NumPy takes an order in any case (and as bytes): 'c' of a Fortran array was read as
+    'A' (Fortran order), 'k' as 'A' too, and an int was taken; NumPy's errors otherwise."""
+    arrays = [np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1)[::2]]
+    funs = [(lambda v: np.ravel(v, order=order), lambda v: cnp.ravel(v, order=order)),
+            (_reshape_flat(np, order), _reshape_flat(cnp, order))]
+    for a in arrays:
+        for np_f, cr_f in funs:
+            try:
+                want = np_f(a)
+            except (TypeError, ValueError) as e:
+                for call in (lambda f=cr_f, a=a: f(cr.tensor(a)), lambda f=cr_f, a=a: cr.jit(f)(a)):
+                    with pytest.raises(type(e), match=re.escape(str(e)[:20])):
+                        call()
+                continue
+            np.testing.assert_array_equal(cr_f(cr.tensor(a)).numpy(), want)
+            np.testing.assert_array_equal(cr.jit(cr_f)(a), want)
+            if isinstance(order, str) and order in "cfCF":  # the gradient: the same order backwards
+                grad = cr.grad(lambda v, f=cr_f: cnp.sum(np.arange(a.size) * f(v)))(a)  # noqa: B023
+                np.testing.assert_array_equal(np_f(grad), np.arange(a.size))

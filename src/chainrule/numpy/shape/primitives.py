@@ -132,11 +132,32 @@ def _order(order, x) -> str:
     (under vmap, from one example's, as NumPy reads each example)."""
     if order == "C" or order == "F" or order is None:
         return order or "C"
+    order = order_name(order)
+    if order == "C" or order == "F":
+        return order
     v = example_layout(x)
     flags = getattr(v, "flags", None)
     if flags is not None and flags.f_contiguous and not flags.c_contiguous:
         return "F"
     return "C"
+
+
+def order_name(order) -> str:
+    """NumPy's order argument as one of 'C', 'F', 'A', 'K' (it takes any case, and bytes),
+    or NumPy's error for another.
+
+    >>> order_name("k"), order_name(None)
+    ('K', 'C')
+    """
+    if order is None:
+        return "C"
+    if isinstance(order, bytes):
+        order = order.decode("latin-1")
+    if not isinstance(order, str):
+        raise TypeError(f"order must be str, not {type(order).__name__}")
+    if order.upper() not in ("C", "F", "A", "K"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    return order.upper()
 
 
 def example_layout(x):

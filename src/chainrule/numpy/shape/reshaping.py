@@ -31,6 +31,7 @@ from chainrule.numpy.shape.primitives import (
     example_layout,
     expand_dims,
     flip,
+    order_name,
     reshape,
     swapaxes,
     transpose,
@@ -62,6 +63,7 @@ def ravel(a, order: str = "C"):
         if not _has_tensor(a):
             return np.ravel(a, order=order)
         a = _build(a)
+    order = order_name(order)
     if order == "K":
         v = np.asarray(example_layout(a))
         if not (v.flags.c_contiguous or v.flags.f_contiguous):
