@@ -35,6 +35,10 @@ EXACT = {
     "uniform float32 bounds": lambda M: M.uniform(M.PRNGKey(SEED), (1000,), np.float32, -2.0, 3.0),
     "uniform float64 bounds": lambda M: M.uniform(M.PRNGKey(SEED), (1000,), np.float64, -1e3, 7.5),
     "uniform float16": lambda M: M.uniform(M.PRNGKey(SEED), (9,), np.float16),
+    # XLA rounds float16's multiply and add each, float32's and float64's fused ones once
+    "uniform float16 bounds": lambda M: M.uniform(M.PRNGKey(SEED), (2000,), np.float16, -3.0, 5.5),
+    "uniform float64 bounds rounded once": lambda M: M.uniform(M.PRNGKey(SEED), (20000,), np.float64, 0.1, 0.7),
+    "uniform float32 bounds rounded once": lambda M: M.uniform(M.PRNGKey(SEED), (20000,), np.float32, -1e4, 3.3),
     "uniform array bounds": lambda M: M.uniform(M.PRNGKey(SEED), (2, 3), minval=np.array([0.0, 1.0, 2.0]), maxval=5.0),
     "uniform 0-d": lambda M: M.uniform(M.PRNGKey(SEED)),
     "uniform empty": lambda M: M.uniform(M.PRNGKey(SEED), (0, 3)),
@@ -46,6 +50,9 @@ EXACT = {
     "randint array bounds": lambda M: M.randint(M.PRNGKey(SEED), (2, 3), np.array([0, 10, 100]),
                                                 np.array([5, 20, 1000])),
     "randint empty range": lambda M: M.randint(M.PRNGKey(SEED), (4,), 5, 5),
+    # a span of 2**32 wraps to 0, which XLA's remainder leaves the bits alone by
+    "randint uint32 full range": lambda M: M.randint(M.PRNGKey(SEED), (20,), 0, 2**32, np.uint32),
+    "randint int32 full range": lambda M: M.randint(M.PRNGKey(SEED), (20,), -2**31, 2**31, np.int32),
     "bernoulli": lambda M: M.bernoulli(M.PRNGKey(SEED), 0.3, (10,)),
     "bernoulli p array": lambda M: M.bernoulli(M.PRNGKey(SEED), np.linspace(0, 1, 6)),
     "bernoulli high": lambda M: M.bernoulli(M.PRNGKey(SEED), 0.3, (10,), mode="high"),
@@ -159,6 +166,25 @@ def test_under_transforms_as_jax(name):
     theirs, ours = TRANSFORMED[name]
     for w, g in zip(jax.tree_util.tree_leaves(theirs()), cr.tree_leaves(ours()), strict=True):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-12, atol=1e-14)
+
+
+def test_uniform_with_traced_bounds_gives_jax_bits():
+    lo, hi = np.array([0.1, -0.5, 0.3]), np.array([[0.7], [2.0]])
+    want = np.asarray(J.uniform(J.PRNGKey(SEED), (2000, 2, 3), minval=lo, maxval=hi))
+    got = cr.jit(lambda k, a, b: R.uniform(k, (2000, 2, 3), minval=a, maxval=b))(R.PRNGKey(SEED), lo, hi)
+    np.testing.assert_array_equal(got, want)
+    los = np.linspace(-1.0, 0.5, 4)
+    want = np.asarray(jax.vmap(lambda a: J.uniform(J.PRNGKey(SEED), (3000,), np.float32, a, 3.3))(los))
+    got = cr.vmap(lambda a: R.uniform(R.PRNGKey(SEED), (3000,), np.float32, a, 3.3))(los)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    # the fused multiply-add's derivatives, in both modes
+    f = lambda a, b: cnp.sum(R.uniform(R.PRNGKey(SEED), (2, 3), minval=a, maxval=b) ** 2)  # noqa: E731
+    fj = lambda a, b: jnp.sum(J.uniform(J.PRNGKey(SEED), (2, 3), minval=a, maxval=b) ** 2)  # noqa: E731
+    for g, w in zip(cr.grad(f, (0, 1))(lo, hi), jax.grad(fj, (0, 1))(lo, hi), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-13)
+    tangents = (np.ones(3), np.ones((2, 1)))
+    np.testing.assert_allclose(cr.jvp(f, (lo, hi), tangents)[1], jax.jvp(fj, (lo, hi), tangents)[1], rtol=1e-13)
 
 
 def test_jit_replays_draws_for_each_new_key():

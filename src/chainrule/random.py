@@ -41,6 +41,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.rng import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from chainrule.numpy import batching
+from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = [
@@ -169,6 +170,53 @@ def _unit_floats(key, *, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return ((raw >> uint.type(nbits - info.nmant)) | one).view(dtype) - dtype.type(1.0)
 
 
+# -- a multiply-add rounded once, as XLA's fused one: NumPy has none, and long double's
+# 64-bit mantissa rounds twice; error-free products and sums, the low part rounded to odd
+# (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums", 2008) ---------
+_SPLITTER = np.float64(2.0 ** 27 + 1)
+
+
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _two_product(a, b):
+    def halves(x):
+        t = _SPLITTER * x
+        hi = t - (t - x)
+        return hi, x - hi
+    p = a * b
+    (ah, al), (bh, bl) = halves(a), halves(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _to_odd(v, err):
+    """``v``, the float64 nearest ``v + err``, rounded to odd instead: the neighbour
+    towards ``err`` where ``v`` is even and the sum inexact."""
+    even = (v.view(np.int64) & 1) == 0
+    return np.where((err != 0) & even, np.nextafter(v, np.where(err > 0, np.inf, -np.inf)), v)
+
+
+def _fma(a, b, c, dtype: np.dtype) -> np.ndarray:
+    """``a * b + c`` in ``dtype`` (float32 or float64) with one rounding."""
+    a, b, c = np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (a, b, c)))
+    with np.errstate(all="ignore"):
+        plain = a * b + c
+        if dtype == np.float32:  # the product is exact in float64; the sum rounded to odd, then to float32
+            s, t = _two_sum(a * b, c)
+            out = _to_odd(s, t)
+        else:
+            uh, ul = _two_product(a, b)
+            th, tl = _two_sum(c, uh)
+            v, w = _two_sum(tl, ul)
+            out = th + _to_odd(v, w)
+        # where the splitting would overflow, or the result is not finite: the plain value
+        exact = np.isfinite(out) & np.isfinite(plain) & (np.abs(a) < 2.0 ** 995) & (np.abs(b) < 2.0 ** 995)
+        return np.where(exact, out, plain).astype(dtype)
+
+
 def _key_batched(prim, batched, *args, **kwargs):
     """The batching rule of the key primitives: their NumPy bodies take leading axes of
     keys (and of ``fold_in``'s data, aligned with them) as a batch."""
@@ -185,6 +233,13 @@ _fold_in_p = Primitive(_fold_words, name="fold_in")
 _bits_p = Primitive(_random_bits, name="random_bits")
 _unit_p = Primitive(_unit_floats, name="random_unit")
 def_batch(_key_batched, _seed_p, _split_p, _fold_in_p, _bits_p, _unit_p)
+_fma_p = Primitive(_fma, name="fused_multiply_add")
+def_batch(batching.elementwise, _fma_p)
+def_vjps(_fma_p, lambda g, ans, a, b, c, dtype: unbroadcast(g * b, a),
+         lambda g, ans, a, b, c, dtype: unbroadcast(g * a, b), lambda g, ans, a, b, c, dtype: unbroadcast(g, c))
+def_jvps(_fma_p, lambda t, ans, a, b, c, dtype: broadcast_like(t * b, ans),
+         lambda t, ans, a, b, c, dtype: broadcast_like(t * a, ans),
+         lambda t, ans, a, b, c, dtype: broadcast_like(t, ans))
 
 
 # -- the inverse error function as XLA computes it (Giles, "Approximating the erfinv
@@ -230,8 +285,7 @@ def _erfinv_values(x) -> np.ndarray:
     table = _ERFINV_64 if dt == np.float64 else _ERFINV_32
     work = x.astype(np.float32) if dt.itemsize < 4 else x  # half precision is computed in float32
     wt = work.dtype.type
-    # each step of the polynomial rounds once, as XLA's fused multiply-add: computed wider
-    wide = np.float64 if work.dtype == np.float32 else np.longdouble
+    # each step of the polynomial rounds once, as XLA's fused multiply-add
     with np.errstate(divide="ignore", invalid="ignore"):
         w = -np.log1p(-work * work)
         out = np.zeros_like(work)
@@ -240,9 +294,8 @@ def _erfinv_values(x) -> np.ndarray:
             where = (w >= lower) & (w < upper)
             t = (np.sqrt(w[where]) if in_root else w[where]) - wt(shift)
             p = np.full_like(t, coefficients[0])
-            t_wide = t.astype(wide)
             for c in coefficients[1:]:
-                p = (wide(wt(c)) + p.astype(wide) * t_wide).astype(work.dtype)
+                p = _fma(p, t, wt(c), work.dtype)
             out[where] = p * work[where]
             lower = upper
         ends = np.abs(work) == 1  # erfinv(±1) = ±inf
@@ -375,12 +428,10 @@ def uniform(key, shape: Sequence[int] = (), dtype=None, minval=0.0, maxval=1.0):
     _check_shape("uniform", shape, np.shape(minval), np.shape(maxval))
     lo, hi = _in_dtype(minval, dtype), _in_dtype(maxval, dtype)
     floats = _unit_p(_single(key, "uniform"), shape=shape, dtype=dtype)
-    if isinstance(lo, np.ndarray) and isinstance(hi, np.ndarray):
-        # XLA fuses the multiply and the add (one rounding): the same rounding here, in
-        # extended precision, gives its values bit for bit
-        wide = np.longdouble
-        scaled = cnp.astype(cnp.astype(floats, wide) * np.asarray(hi - lo, wide) + np.asarray(lo, wide), dtype)
-        return cnp.maximum(lo, scaled)
+    if dtype.itemsize >= 4:
+        # XLA fuses the multiply and the add in float32 and float64 (one rounding; float16
+        # rounds after each): the same rounding here gives its values bit for bit
+        return cnp.maximum(lo, _fma_p(floats, hi - lo, lo, dtype=dtype))
     return cnp.maximum(lo, floats * (hi - lo) + lo)
 
 
@@ -451,11 +502,18 @@ def _randint_values(key, minval, maxval, *, shape: tuple, dtype: np.dtype) -> np
     with np.errstate(over="ignore"):
         span = hi.astype(uint) - lo.astype(uint)  # the difference, modulo 2**nbits
         span = np.where(hi <= lo, uint.type(1), span).astype(uint)
+        # a span of 2**nbits wraps to 0, where XLA's remainder leaves its dividend as it is
         span = np.where(too_high & (hi > lo), span + uint.type(1), span).astype(uint)
-        multiplier = uint.type(2 ** (nbits // 2)) % span
-        multiplier = (multiplier * multiplier) % span
-        offset = ((higher % span) * multiplier + lower % span) % span
+        multiplier = _rem(uint.type(2 ** (nbits // 2)), span)
+        multiplier = _rem(multiplier * multiplier, span)
+        offset = _rem(_rem(higher, span) * multiplier + _rem(lower, span), span)
         return np.broadcast_to(lo + offset.astype(dtype), shape).astype(dtype)
+
+
+def _rem(x, n):
+    """``x % n`` for unsigned integers as XLA computes it: ``x`` where ``n`` is 0."""
+    x, n = np.broadcast_arrays(x, n)
+    return np.where(n == 0, x, x % np.where(n == 0, n.dtype.type(1), n)).astype(x.dtype)
 
 
 _randint_p = Primitive(_randint_values, name="randint")
