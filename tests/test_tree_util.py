@@ -23,6 +23,8 @@ TREES = [
     collections.OrderedDict([("second", 1), ("first", 2)]),
     {"params": {"dense": {"kernel": np.ones((2, 2)), "bias": np.zeros(2)}}, "step": 3},
     (None, 5, [None, 6]),
+    {10: 1.0, 9: 2.0, 100: 3.0, -1: 4.0},  # keys sorted as numbers, as JAX's
+    {(1, 10): 1.0, (1, 2): 2.0},
 ]
 
 
@@ -111,6 +113,11 @@ MAPS = {  # name: (f, trees, the message where JAX raises)
     "dicts with other keys": (lambda x, y: x, ({"a": 1, "b": 2}, {"a": 1, "c": 2}), r"tree 1 .*keys \['a', 'c'\]"),
     "a list for a tuple": (lambda x, y: x, ([1], (1,)), r"tree_map: tree 1 does not match"),
     "a leaf where the first has None": (lambda x, y: y, ([None, 1], [1, 1]), r"tree 1"),
+    # JAX compares every node's metadata: OrderedDicts' keys in order, registered classes' aux
+    "OrderedDicts in other orders": (lambda x, y: x + y, (collections.OrderedDict(b=1, a=2),
+                                                           collections.OrderedDict(a=1, b=2)), r"tree 1"),
+    "defaultdicts with other keys": (lambda x, y: x, (collections.defaultdict(int, a=1),
+                                                      collections.defaultdict(int, b=1)), r"tree 1"),
 }
 
 
@@ -140,3 +147,23 @@ def test_structures_are_hashable_as_jaxs():
 
     assert rebuild([np.ones(2), np.zeros(2)], a)["w"][1].tolist() == [0.0, 0.0]
     assert rebuild([np.ones(2), np.ones(2)], b)["w"][1].tolist() == [1.0, 1.0]
+
+
+def test_small_differences_from_jax_tree_util():
+    # a node without children is a leaf of a structure; keystr's simple form
+    for t in (None, (), [], 1.0, [1.0]):
+        assert tree_util.treedef_is_leaf(tree_util.tree_structure(t)) == jtu.treedef_is_leaf(jtu.tree_structure(t))
+    path = tree_util.tree_flatten_with_path({"a": [Point(1, 2)]})[0][1][0]
+    assert tree_util.keystr(path, simple=True, separator="/") == "a/0/y"
+    jpath = jtu.tree_flatten_with_path({"a": [Point(1, 2)]})[0][1][0]
+    assert jtu.keystr(jpath, simple=True, separator="/") == "a/0/y"
+    # a Partial of a partial keeps the inner one whole: only the outer arguments are leaves
+    f = lambda a, b, c: a * b + c  # noqa: E731
+    p, jp = tree_util.Partial(tree_util.Partial(f, 2.0), 3.0), jtu.Partial(jtu.Partial(f, 2.0), 3.0)
+    assert tree_util.tree_leaves(p) == jtu.tree_leaves(jp) == [3.0]
+    assert p(1.0) == jp(1.0) == 7.0
+    assert cr.grad(lambda q: q(1.0))(p).args == (2.0,)
+    # all_leaves with is_leaf: JAX's test, the list against its own leaves
+    for items in ([[1], [2]], [1, 2], [(1,), 2]):
+        is_leaf = lambda x: isinstance(x, list)  # noqa: E731
+        assert tree_util.all_leaves(items, is_leaf) == jtu.all_leaves(items, is_leaf)

@@ -96,12 +96,22 @@ def tree_all(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> bool
 
 
 def all_leaves(iterable, is_leaf: Callable[[Any], bool] | None = None) -> bool:
-    """Whether every element of ``iterable`` is a leaf."""
-    return all(tree_structure(x, is_leaf).kind is None for x in iterable)
+    """Whether every element of ``iterable`` is a leaf; with ``is_leaf``, JAX's test:
+    whether the list of them equals its own leaves (``is_leaf`` sees the list too).
+
+    >>> all_leaves([1.0, 2.0]), all_leaves([1.0, None]), all_leaves([[1.0]])
+    (True, False, False)
+    """
+    if is_leaf is None:
+        return all(tree_structure(x).kind is None for x in iterable)
+    items = list(iterable)
+    return items == tree_leaves(items, is_leaf)
 
 
 def treedef_is_leaf(treedef: TreeDef) -> bool:
-    return treedef.kind is None
+    """Whether ``treedef`` is a single node: a leaf, or a node without children (``None``,
+    ``()``), as JAX's."""
+    return treedef.num_nodes == 1
 
 
 def treedef_children(treedef: TreeDef) -> list[TreeDef]:
@@ -205,7 +215,37 @@ def register_static(cls: type) -> type:
 
 class Partial(functools.partial):
     """``functools.partial`` as a pytree node: its bound arguments are its children, so a
-    partially applied function passes through transforms as JAX's ``Partial`` does."""
+    partially applied function passes through transforms as JAX's ``Partial`` does.
+
+    A partial given as the function stays whole, its arguments static (``functools.partial``
+    would merge them into the new one's), as in JAX:
+
+    >>> tree_leaves(Partial(Partial(max, 1.0), 2.0)), Partial(Partial(max, 1.0), 2.0)()
+    ([2.0], 2.0)
+    """
+
+    def __new__(cls, func, *args, **keywords):
+        if isinstance(func, functools.partial):
+            func = _WholePartial(func)
+        return super().__new__(cls, func, *args, **keywords)
+
+
+class _WholePartial:
+    """A partial as the function of a :class:`Partial`: called as it is, compared and
+    hashed as it is, with its ``func``, ``args`` and ``keywords`` readable."""
+
+    def __init__(self, partial: functools.partial):
+        self.partial = partial
+        self.func, self.args, self.keywords = partial.func, partial.args, partial.keywords
+
+    def __call__(self, *args, **kwargs):
+        return self.partial(*args, **kwargs)
+
+    def __eq__(self, other) -> bool:
+        return self.partial == (other.partial if isinstance(other, _WholePartial) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.partial)
 
 
 register_pytree_node(
@@ -248,9 +288,25 @@ class FlattenedIndexKey:
         return f"[<flat index {self.key}>]"
 
 
-def keystr(keys: Sequence) -> str:
-    """A key path as text: ``"['w'][0]"``."""
-    return "".join(str(k) for k in keys)
+def keystr(keys: Sequence, *, simple: bool = False, separator: str = "") -> str:
+    """A key path as text: ``"['w'][0]"``; ``simple=True`` writes each key bare, joined by
+    ``separator``.
+
+    >>> path = tree_flatten_with_path({"w": [1.0]})[0][0][0]
+    >>> keystr(path), keystr(path, simple=True, separator="/")
+    ("['w'][0]", 'w/0')
+    """
+    return separator.join((_simple_key(k) if simple else str(k)) for k in keys)
+
+
+def _simple_key(k) -> str:
+    if isinstance(k, DictKey | FlattenedIndexKey):
+        return str(k.key)
+    if isinstance(k, SequenceKey):
+        return str(k.idx)
+    if isinstance(k, GetAttrKey):
+        return k.name
+    return str(k)
 
 
 def _child_keys(node_type: type, aux, n: int) -> list:

@@ -20,6 +20,7 @@ __all__ = [
     "TreeDef",
     "DictKeys",
     "sorted_dicts",
+    "sorted_keys",
 ]
 
 _registry: dict[type, tuple[Callable, Callable]] = {}
@@ -48,8 +49,21 @@ class DictKeys(tuple):
     order: tuple
 
 
+def sorted_keys(x: dict) -> list:
+    """The keys of ``x`` in JAX's order, sorted (``9`` before ``10``); keys that do not
+    compare with each other (``1`` and ``"a"``, which JAX refuses) by their repr.
+
+    >>> sorted_keys({10: "a", 9: "b", -1: "c"})
+    [-1, 9, 10]
+    """
+    try:
+        return sorted(x)
+    except TypeError:
+        return sorted(x, key=repr)
+
+
 def _dict_keys(x: dict) -> DictKeys:
-    keys = DictKeys(sorted(x, key=repr))
+    keys = DictKeys(sorted_keys(x))
     keys.order = tuple(x)
     return keys
 
@@ -139,12 +153,14 @@ class TreeDef:
         if self.kind is None:
             return [tree]
         node = tree_children(tree) if tree is not None else (type(None), None, ())
+        # as JAX's: the same node types, and the same metadata (a dict's, an OrderedDict's
+        # or a defaultdict's keys, a registered class's aux data)
         if (node is None or node[0] is not self.kind or len(node[2]) != len(self.subtrees)
-                or self.kind is dict and list(node[1]) != list(self.aux)):
+                or not _aux_equal(node[1], self.aux)):
+            keys = node is not None and node[0] is self.kind and self.kind in (dict, OrderedDict)
             raise ValueError(f"a tree of structure {tree_flatten(tree)[1]} does not have the structure "
                              f"{self} (nor it as a prefix)"
-                             + (f": its keys {list(node[1])} are not {list(self.aux)}"
-                                if node is not None and node[0] is dict and self.kind is dict else ""))
+                             + (f": its keys {list(node[1])} are not {list(self.aux)}" if keys else ""))
         return [s for sub, child in zip(self.subtrees, node[2], strict=True) for s in sub.flatten_up_to(child)]
 
     @property

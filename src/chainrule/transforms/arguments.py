@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.pytree import _node_kind, _registry, tree_flatten
+from chainrule.core.pytree import _node_kind, _registry, sorted_keys, tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.program import bits, hashable, root_array
 
@@ -699,7 +699,7 @@ def describe(x, dynamic: list, description: list) -> bool:
         return True
     if t is dict:
         description.append((dict, typed_keys(x)))  # the insertion order: iteration sees it
-        for k in sorted(x, key=repr):  # the pytree order
+        for k in sorted_keys(x):  # the pytree order
             if not describe(x[k], dynamic, description):
                 return False
         return True
