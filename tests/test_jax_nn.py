@@ -73,6 +73,40 @@ def test_reductions_and_their_gradients(name, kwargs):
     np.testing.assert_allclose(g, np.asarray(want), rtol=1e-10, atol=1e-14)
 
 
+EDGES = np.array([[1.0, 2.0, -np.inf, 0.5], [-np.inf, -np.inf, -np.inf, -np.inf], [1e300, 1.0, 2.0, 3.0],
+                  [0.3, -1.0, 2.0, 5.0]])
+ROWS_MASK = np.array([[True, True, True, False], [True, True, False, False], [False, False, False, False],
+                      [True, False, True, True]])
+B = np.array([[1.0, 0.0, 2.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0], [1.0, 1.0, -3.0, 0.0]])
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    # a slice with nothing unmasked: zeros (softmax) and -inf (log_softmax), derivatives 0
+    ("softmax", (EDGES,), {"where": ROWS_MASK}), ("log_softmax", (EDGES,), {"where": ROWS_MASK}),
+    ("softmax", (EDGES,), {"axis": 0, "where": ROWS_MASK}), ("softmax", (EDGES,), {}),
+    ("softmax", (np.zeros((2, 0)),), {}), ("log_softmax", (np.zeros((0, 3)),), {"axis": 0}),
+    ("softmax", (np.array([1, 2, 3]),), {}),
+    # terms with b = 0 are left out whatever their a; a negative sum is NaN without return_sign
+    ("logsumexp", (EDGES,), {"axis": 1, "b": B}), ("logsumexp", (EDGES,), {"axis": 1, "b": B, "return_sign": True}),
+    ("logsumexp", (EDGES,), {"axis": 0, "b": np.zeros(4)}), ("logsumexp", (np.zeros((2, 0)),), {"axis": 1}),
+    ("logsumexp", (X,), {"axis": 1, "b": B[:3], "keepdims": True}), ("logsumexp", (X,), {"b": -1.0}),
+])
+def test_reductions_at_masked_empty_and_infinite_slices(name, args, kwargs):
+    ours, theirs = getattr(C, name), getattr(Jn, name)
+    got, want = ours(*args, **kwargs), theirs(*(jnp.asarray(a) for a in args), **kwargs)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want), strict=True):
+        assert np.shape(g) == w.shape
+        np.testing.assert_allclose(g, np.asarray(w), rtol=1e-12)
+    if np.asarray(args[0]).dtype.kind != "f" or not np.asarray(args[0]).size:
+        return
+    first = lambda r: r[0] if isinstance(r, tuple) else r  # noqa: E731
+    w = np.linspace(-1, 1, np.size(first(got))).reshape(np.shape(first(got)))
+    keep = np.isfinite(first(got))
+    g = cr.grad(lambda x: cr.numpy.sum(cr.numpy.where(keep, first(ours(x, **kwargs)), 0.0) * w))(args[0])
+    want = jax.grad(lambda x: jnp.sum(jnp.where(keep, first(theirs(x, **kwargs)), 0.0) * w))(jnp.asarray(args[0]))
+    np.testing.assert_allclose(g, np.asarray(want), rtol=1e-10, atol=1e-14)
+
+
 @pytest.mark.parametrize("labels, axis, dtype", [
     (np.array([0, 2, 5, -1]), -1, None), (np.array([[0, 1], [2, 0]]), 0, None),
     (np.array([[0, 1], [2, 0]]), 1, np.int32), (np.array(1), -1, np.float32),

@@ -131,22 +131,36 @@ def mish(x):
     return x * cnp.tanh(softplus(x))
 
 
-def _masked(x, where, fill):
-    return x if where is None else cnp.where(where, x, fill)
+def _shifted(x, axis, where):
+    """JAX's shift: ``x`` with −inf where it is masked (so that masked entries reach
+    neither the values nor the derivatives) less its unmasked maximum along ``axis``
+    (−inf where there is none: an empty or fully masked slice), and the keywords that
+    mask a reduction."""
+    if np.dtype(getattr(x, "dtype", np.float64)).kind in "biu":
+        x = cnp.astype(x, np.float64)
+    masked = {} if where is None else {"where": where}
+    peak = cnp.max(stop_gradient(x), axis=axis, initial=-np.inf, keepdims=True, **masked)
+    return (x if where is None else cnp.where(where, x, -np.inf)) - peak, masked
 
 
 def softmax(x, axis=-1, where=None):
-    """exp(x) / sum(exp(x)) along ``axis`` (entries where ``where`` is False are 0)."""
-    shifted = x - cnp.max(_masked(stop_gradient(x), where, -np.inf), axis=axis, keepdims=True)
-    e = _masked(cnp.exp(shifted), where, 0.0)
-    return e / cnp.sum(e, axis=axis, keepdims=True)
+    """exp(x) / sum(exp(x)) along ``axis``; entries where ``where`` is False are 0, as is
+    all of a slice with nothing unmasked (JAX's values, its zero derivatives there too).
+
+    >>> softmax(np.array([[0.0, 0.0], [1.0, 5.0]]), where=np.array([[False, False], [True, False]])).tolist()
+    [[0.0, 0.0], [1.0, 0.0]]
+    """
+    shifted, masked = _shifted(x, axis, where)
+    e = cnp.exp(shifted)
+    out = e / cnp.sum(e, axis=axis, keepdims=True, **masked)
+    return out if where is None else cnp.where(where, out, 0.0)
 
 
 def log_softmax(x, axis=-1, where=None):
     """x − logsumexp(x) along ``axis`` (entries where ``where`` is False are −inf)."""
-    shifted = x - cnp.max(_masked(stop_gradient(x), where, -np.inf), axis=axis, keepdims=True)
-    total = cnp.sum(_masked(cnp.exp(shifted), where, 0.0), axis=axis, keepdims=True)
-    return _masked(shifted - cnp.log(total), where, -np.inf)
+    shifted, masked = _shifted(x, axis, where)
+    out = shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=axis, keepdims=True, **masked))
+    return out if where is None else cnp.where(where, out, -np.inf)
 
 
 def one_hot(x, num_classes: int, *, dtype=None, axis: int = -1):

@@ -109,17 +109,27 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     >>> round(float(logsumexp(np.log([1.0, 3.0]))), 6)
     1.386294
     """
-    if where is not None:
-        a = cnp.where(where, a, -np.inf)
-    peak = cnp.max(undifferentiated(a), axis=axis, keepdims=True)
+    if np.dtype(getattr(a, "dtype", np.float64)).kind in "biu":
+        a = cnp.astype(a, np.float64)
+    if b is not None:  # as JAX's (and SciPy's): the terms with b = 0 are left out, whatever their a
+        a = cnp.where(undifferentiated(b) != 0, a, -np.inf)
+    masked = {} if where is None else {"where": where}
+    complex_a = any(np.dtype(getattr(v, "dtype", np.result_type(v))).kind == "c" for v in (a, b) if v is not None)
+    stopped = undifferentiated(a)
+    peak = cnp.max(cnp.real(stopped) if complex_a else stopped, axis=axis, keepdims=True, initial=-np.inf,
+                   **masked)
     peak = cnp.where(cnp.isfinite(peak), peak, 0.0)
     terms = cnp.exp(a - peak)
-    total = cnp.sum(terms if b is None else b * terms, axis=axis, keepdims=keepdims)
+    total = cnp.sum(terms if b is None else terms * b, axis=axis, keepdims=keepdims, **masked)
+    sign = cnp.sign(undifferentiated(total))
     if not keepdims:
         peak = cnp.squeeze(peak, axis=axis) if axis is not None else cnp.reshape(peak, ())
-    if not return_sign:
-        return cnp.log(total) + peak
-    return cnp.log(cnp.abs(total)) + peak, cnp.sign(undifferentiated(total))
+    out = cnp.log(total if complex_a and not return_sign else cnp.abs(total)) + peak
+    if return_sign:
+        return out, sign
+    if b is not None and not complex_a:  # a negative sum: NaN, its derivatives 0, as JAX's
+        out = cnp.where(sign < 0, np.nan, out)
+    return out
 
 
 def logmeanexp(x, axis=None, where=None, keepdims: bool = False):
