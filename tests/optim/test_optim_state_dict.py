@@ -12,6 +12,7 @@ import chainrule.nn.functional as F
 from chainrule import nn, optim
 
 torch = pytest.importorskip("torch")
+torch_optimizer = pytest.importorskip("torch.optim.optimizer")
 
 rng = np.random.default_rng(5)
 X = rng.standard_normal((8, 3))
@@ -278,3 +279,43 @@ def test_lbfgs_state_holds_tensors_as_torch_s():
     assert (ours["n_iter"], ours["func_evals"]) == (theirs["n_iter"], theirs["func_evals"])
     np.testing.assert_allclose(ours["d"].numpy(), theirs["d"].numpy(), rtol=1e-12)
     assert len(ours["old_dirs"]) == len(theirs["old_dirs"])
+
+
+def _hook_stores(lib, opt_module):
+    """The hooks of an optimizer, registered, run, removed and copied as a program does."""
+    p = lib.nn.Parameter(lib.ones(2, dtype=lib.float64))
+    opt = lib.optim.SGD([p], lr=0.1)
+    p.grad = lib.ones(2, dtype=lib.float64)
+    log = []
+    handles = {
+        "pre": opt.register_step_pre_hook(lambda o, a, k: log.append("pre")),
+        "post": opt.register_step_post_hook(lambda o, a, k: log.append("post")),
+        "sd_pre": opt.register_state_dict_pre_hook(lambda o: log.append("sd_pre")),
+        "sd_pre_first": opt.register_state_dict_pre_hook(lambda o: log.append("sd_pre_first"), prepend=True),
+        "ld_post": opt.register_load_state_dict_post_hook(lambda o: log.append("ld_post")),
+        "global": opt_module.register_optimizer_step_pre_hook(lambda o, a, k: log.append("global")),
+    }
+    stores = [type(opt._optimizer_step_pre_hooks).__name__,
+              list(opt._optimizer_step_pre_hooks) == [handles["pre"].id],
+              list(opt._optimizer_step_post_hooks) == [handles["post"].id],
+              list(opt._optimizer_state_dict_pre_hooks) == [handles["sd_pre_first"].id, handles["sd_pre"].id],
+              list(opt._optimizer_load_state_dict_post_hooks) == [handles["ld_post"].id],
+              handles["global"].id in opt_module._global_optimizer_pre_hooks]
+    try:
+        opt.step()
+        opt.load_state_dict(opt.state_dict())
+    finally:
+        handles["global"].remove()
+    handles["sd_pre"].remove()
+    handles["sd_pre"].remove()
+    opt.state_dict()
+    copied = copy.deepcopy(opt)
+    stores += [len(opt._optimizer_state_dict_pre_hooks), len(copied._optimizer_step_pre_hooks),
+               len(opt_module._global_optimizer_pre_hooks)]
+    return stores, log
+
+
+def test_optimizer_hooks_are_kept_in_ordered_dicts_by_handle_id_as_torch():
+    ours = _hook_stores(cr, optim.optimizer)
+    assert ours == _hook_stores(torch, torch_optimizer)
+    assert ours[0][0] == "OrderedDict"

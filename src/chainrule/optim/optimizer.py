@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -46,25 +47,48 @@ class _RequiredParameter:
 
 required = _RequiredParameter()
 
-# hooks that run around every optimizer's step, as torch.optim.optimizer's global ones
-_GLOBAL_PRE_HOOKS: list[Callable] = []
-_GLOBAL_POST_HOOKS: list[Callable] = []
-# an optimizer's own hooks: not copied or pickled with it, as in PyTorch
-_HOOK_LISTS = ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks", "_state_dict_post_hooks",
-               "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
+# hooks that run around every optimizer's step, as torch.optim.optimizer's global ones:
+# as an optimizer's own, dicts from the handle's id to the hook, in the order they run
+_global_optimizer_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+# an optimizer's own hooks (PyTorch's attributes): not copied or pickled with it, as in PyTorch
+_HOOK_STORES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                "_optimizer_load_state_dict_post_hooks")
+_NONE: MappingProxyType = MappingProxyType({})  # the stores of an optimizer whose __init__ has not run
+
+
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> HookHandle:
+    """``hook`` put in ``hooks`` under its handle's id (first if ``prepend``), as PyTorch's."""
+    handle = HookHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def register_optimizer_step_pre_hook(hook: Callable) -> HookHandle:
     """Run ``hook(optimizer, args, kwargs)`` before every optimizer's step (``args`` the
-    step's, the optimizer first; it may return new ``(args, kwargs)``), as PyTorch's."""
-    _GLOBAL_PRE_HOOKS.append(hook)
-    return HookHandle(_GLOBAL_PRE_HOOKS, hook)
+    step's, the optimizer first; it may return new ``(args, kwargs)``), as PyTorch's.
+
+    >>> from chainrule import nn, optim
+    >>> handle = optim.optimizer.register_optimizer_step_pre_hook(lambda opt, args, kwargs: None)
+    >>> handle.id in optim.optimizer._global_optimizer_pre_hooks
+    True
+    >>> handle.remove()
+    """
+    return _add_hook(_global_optimizer_pre_hooks, hook)
 
 
 def register_optimizer_step_post_hook(hook: Callable) -> HookHandle:
-    """Run ``hook(optimizer, args, kwargs)`` after every optimizer's step, as PyTorch's."""
-    _GLOBAL_POST_HOOKS.append(hook)
-    return HookHandle(_GLOBAL_POST_HOOKS, hook)
+    """Run ``hook(optimizer, args, kwargs)`` after every optimizer's step, as PyTorch's.
+
+    >>> from chainrule import optim
+    >>> handle = optim.optimizer.register_optimizer_step_post_hook(lambda opt, args, kwargs: None)
+    >>> handle.remove(); len(optim.optimizer._global_optimizer_post_hooks)
+    0
+    """
+    return _add_hook(_global_optimizer_post_hooks, hook)
 
 
 def _with_step_hooks(step: Callable) -> Callable:
@@ -75,7 +99,7 @@ def _with_step_hooks(step: Callable) -> Callable:
         if self.__dict__.get("_in_step"):
             return step(self, *args, **kwargs)
         args = (self, *args)  # as PyTorch's hooks see them: the optimizer first
-        for hook in [*_GLOBAL_PRE_HOOKS, *self.__dict__.get("_step_pre_hooks", ())]:
+        for hook in [*_global_optimizer_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()]:
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -87,7 +111,7 @@ def _with_step_hooks(step: Callable) -> Callable:
             out = step(*args, **kwargs)
         finally:
             self._in_step = False
-        for hook in [*self.__dict__.get("_step_post_hooks", ()), *_GLOBAL_POST_HOOKS]:
+        for hook in [*self._optimizer_step_post_hooks.values(), *_global_optimizer_post_hooks.values()]:
             hook(self, args, kwargs)
         return out
     hooked._with_step_hooks = True
@@ -165,6 +189,8 @@ class Optimizer:
         if flags is not None or type(self).torch_flags:
             defaults.update(_torch_flags(type(self), flags or {}))
         self.defaults = defaults
+        for name in _HOOK_STORES:
+            setattr(self, name, OrderedDict())
         self.param_groups: list[dict[str, Any]] = []
         # per parameter, made on first use as PyTorch's (self.state[p] in a custom step)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -234,37 +260,43 @@ class Optimizer:
             raise ValueError(f"Invalid learning rate: {lr}")
 
     # -- hooks, as PyTorch's: each returns a handle whose remove() takes the hook off ----------
+    # (kept as PyTorch's: dicts from each handle's id to its hook, in the order they run)
+    _optimizer_step_pre_hooks = _optimizer_step_post_hooks = _optimizer_state_dict_pre_hooks = _NONE
+    _optimizer_state_dict_post_hooks = _optimizer_load_state_dict_pre_hooks = _NONE
+    _optimizer_load_state_dict_post_hooks = _NONE
+
     def _hook(self, name: str, hook: Callable, prepend: bool = False) -> HookHandle:
-        hooks = self.__dict__.setdefault(name, [])
-        hooks.insert(0, hook) if prepend else hooks.append(hook)
-        return HookHandle(hooks, hook)
+        hooks = self.__dict__.get(name)
+        if hooks is None:  # (an optimizer of one's own that did not call Optimizer.__init__)
+            hooks = self.__dict__[name] = OrderedDict()
+        return _add_hook(hooks, hook, prepend)
 
     def register_step_pre_hook(self, hook: Callable) -> HookHandle:
         """Run ``hook(optimizer, args, kwargs)`` before each step; it may return new
         ``(args, kwargs)`` for the step."""
-        return self._hook("_step_pre_hooks", hook)
+        return self._hook("_optimizer_step_pre_hooks", hook)
 
     def register_step_post_hook(self, hook: Callable) -> HookHandle:
         """Run ``hook(optimizer, args, kwargs)`` after each step (an EMA update, say)."""
-        return self._hook("_step_post_hooks", hook)
+        return self._hook("_optimizer_step_post_hooks", hook)
 
     def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
         """Run ``hook(optimizer)`` before :meth:`state_dict` makes the state_dict."""
-        return self._hook("_state_dict_pre_hooks", hook, prepend)
+        return self._hook("_optimizer_state_dict_pre_hooks", hook, prepend)
 
     def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
         """Run ``hook(optimizer, state_dict)`` on what :meth:`state_dict` made; a dict it
         returns is returned instead."""
-        return self._hook("_state_dict_post_hooks", hook, prepend)
+        return self._hook("_optimizer_state_dict_post_hooks", hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
         """Run ``hook(optimizer, state_dict)`` before :meth:`load_state_dict`; a dict it
         returns is loaded instead."""
-        return self._hook("_load_state_dict_pre_hooks", hook, prepend)
+        return self._hook("_optimizer_load_state_dict_pre_hooks", hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
         """Run ``hook(optimizer)`` after :meth:`load_state_dict`."""
-        return self._hook("_load_state_dict_post_hooks", hook, prepend)
+        return self._hook("_optimizer_load_state_dict_post_hooks", hook, prepend)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (to None, or to zeros)."""
@@ -364,7 +396,7 @@ class Optimizer:
         >>> sorted(opt.state_dict())
         ['param_groups', 'state']
         """
-        for hook in self.__dict__.get("_state_dict_pre_hooks", ()):
+        for hook in list(self._optimizer_state_dict_pre_hooks.values()):
             hook(self)
         index: dict[int, int] = {}
         groups = []
@@ -380,7 +412,7 @@ class Optimizer:
                 if p in self.state:
                     state[index[id(p)]] = {k: self._export(k, v) for k, v in self.state[p].items()}
         out = {"state": state, "param_groups": groups}
-        for hook in self.__dict__.get("_state_dict_post_hooks", ()):
+        for hook in list(self._optimizer_state_dict_post_hooks.values()):
             out = hook(self, out) or out
         return out
 
@@ -433,7 +465,7 @@ class Optimizer:
         """Resume from :meth:`state_dict` (this optimizer's, or PyTorch's of the same
         optimizer with its tensors): the groups must hold the same numbers of parameters,
         and each saved array must have its parameter's shape."""
-        for hook in self.__dict__.get("_load_state_dict_pre_hooks", ()):
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
             state_dict = hook(self, state_dict) or state_dict
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         if groups is None or "state" not in state_dict:
@@ -464,18 +496,20 @@ class Optimizer:
                 if k != "params":
                     own[k] = copy.deepcopy(v)
         self.state = new_state
-        for hook in self.__dict__.get("_load_state_dict_post_hooks", ()):
+        for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
             hook(self)
 
     def __getstate__(self) -> dict:
         """A copy or a pickle leaves out the wrapper a learning-rate schedule put on ``step``
         (it refers to this optimizer) and the hooks, as PyTorch's does."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called", "_in_step", *_HOOK_LISTS)}
+        return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called", "_in_step", *_HOOK_STORES)}
 
     def __setstate__(self, state: dict) -> None:
         """Restore a copy or a pickle (an optimizer of one's own may extend this, calling
         ``super().__setstate__(state)`` and then filling in defaults, as for PyTorch's)."""
         self.__dict__.update(state)
+        for name in _HOOK_STORES:  # (a copy starts with no hooks, as PyTorch's)
+            self.__dict__.setdefault(name, OrderedDict())
 
     def _cuda_graph_capture_health_check(self) -> None:
         """PyTorch's check before a CUDA graph capture, which steps copied from its optimizers
