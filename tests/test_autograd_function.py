@@ -341,3 +341,32 @@ def test_gradgradcheck_judges_a_function_s_double_backward_as_torch(detached):
         verdicts.append((lib.autograd.gradgradcheck(_square(lib, detached).apply, (x,), raise_exception=False),
                          lib.autograd.gradgradcheck(lambda a, b: a ** 2 * b.exp(), (x, y))))
     assert verdicts[0] == verdicts[1] == (not detached, True)
+
+
+def _misused(lib, what):
+    class Misused(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x, *((k,) if what == "save a number" else (None,)))
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3.0, (g if what == "grad for a number" else None)
+
+    return Misused
+
+
+@pytest.mark.parametrize("what, error, words", [
+    ("save a number", TypeError, "save_for_backward can only save variables, but argument 1 is of type int"),
+    ("grad for a number", RuntimeError, "returned a gradient different than None at position 2, but the "
+                                        "corresponding forward input was not a Variable"),
+])
+def test_what_torch_refuses_of_a_function_s_ctx_and_backward_is_refused(what, error, words):
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        with pytest.raises(error, match=words):
+            _misused(lib, what).apply(x, 3).sum().backward()
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    _misused(cr, "").apply(x, 3).sum().backward()  # a None saved, a None for the number: accepted
+    assert x.grad.tolist() == [3.0, 3.0]

@@ -37,7 +37,12 @@ class FunctionCtx:
         self.dirty: set = set()
 
     def save_for_backward(self, *tensors) -> None:
-        """Keep Tensors (or None) for ``backward``, read back as ``ctx.saved_tensors``."""
+        """Keep Tensors (or None) for ``backward``, read back as ``ctx.saved_tensors``;
+        anything else is refused, as PyTorch refuses it (keep it as an attribute of ``ctx``)."""
+        for k, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {k} is of type "
+                                f"{type(t).__name__}")
         self._saved = tuple(tensors)
 
     @property
@@ -148,6 +153,10 @@ class Function:
                 raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients "
                                    f"(expected {len(args)}, got {len(returned)}): one per argument of "
                                    "forward, None for those without one")
+            for i, a in enumerate(args):
+                if returned[i] is not None and not isinstance(a, Tensor):
+                    raise RuntimeError(f"function {cls.__name__}Backward returned a gradient different than None at "
+                                       f"position {i + 1}, but the corresponding forward input was not a Variable")
             cots = []
             for k, i in enumerate(at):
                 gi = returned[i]
