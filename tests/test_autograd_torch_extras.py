@@ -85,3 +85,20 @@ def test_gradcheck_warns_on_float32_and_refuses_nothing_to_check():
         cr.autograd.gradcheck(lambda t: t * 2, (cr.ones(2, dtype=cr.float32, requires_grad=True),), atol=0.1)
     with pytest.raises(ValueError, match="none of the inputs requires grad"):
         cr.autograd.gradcheck(lambda t: t * 2, (cr.ones(2),))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda lib, x: lib.autograd.grad(x * 2, x, grad_outputs=lib.ones(3, dtype=lib.float64)), RuntimeError,
+     r"Mismatch in shape: grad_output\[0\] has a shape of torch.Size\(\[3\]\) and output\[0\] has a shape of "
+     r"torch.Size\(\[2\]\)"),
+    (lambda lib, x: (x * 2).backward(lib.tensor(1.0, dtype=lib.float64)), RuntimeError, "Mismatch in shape"),
+    (lambda lib, x: lib.autograd.grad([x * 2, x * 3], x, [lib.ones(2, dtype=lib.float64)]), RuntimeError,
+     "got 2 tensors and 1 gradients"),
+    (lambda lib, x: lib.autograd.grad(x.sum(), x, materialize_grads=True, allow_unused=False), ValueError,
+     "Expected allow_unused to be True or not passed when materialize_grads=True"),
+])
+def test_grad_outputs_that_do_not_fit_are_refused_with_torch_s_class_and_words(call, error, words):
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        with pytest.raises(error, match=words):
+            call(lib, x)

@@ -158,7 +158,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
             x._grad = _as_tensor(g) if old is None else _added(old, g)
 
 
-def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect) -> None:
+def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect, index: int = 0) -> None:
     if t._trace is not EAGER:
         raise RuntimeError(
             "backward() is for eager Tensors; inside chainrule.grad and the other "
@@ -181,13 +181,18 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
     else:
         traced = isinstance(gradient, Tensor) and gradient._trace.level > 0  # batched by vmap, say
         gradient = gradient if (create_graph or traced) and isinstance(gradient, Tensor) else plain(gradient)
-        if tuple(np.shape(gradient)) != np.shape(value):
-            raise ValueError(
-                f"gradient has shape {tuple(np.shape(gradient))} but the Tensor has shape "
-                f"{np.shape(value)}"
+        if tuple(np.shape(gradient)) != np.shape(value):  # (PyTorch's error, not broadcast)
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{index}] has a shape of {_size(np.shape(gradient))} and "
+                f"output[{index}] has a shape of {_size(np.shape(value))}."
             )
         gradient = torch_convention(gradient)
     _backward_from(root, gradient, retain_graph or create_graph, create_graph, collect)
+
+
+def _size(shape: tuple) -> str:
+    """A shape as PyTorch writes it in its messages: ``torch.Size([2, 3])``."""
+    return f"torch.Size({list(shape)})"
 
 
 def _backward_from(root: EagerNode, gradient, retain_graph: bool, create_graph: bool, collect) -> None:
@@ -297,6 +302,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     """
     if is_grads_batched:
         raise NotImplementedError("grad(is_grads_batched=True): use chainrule.vmap over the grad_outputs")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
     allow_unused = bool(allow_unused) or materialize_grads
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -306,7 +314,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or x._trace is not EAGER or x._node is None:
             raise RuntimeError(f"grad: input {i} is not an eager Tensor that requires grad")
@@ -315,7 +323,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     for k, (out, go) in enumerate(zip(outputs, grad_outputs, strict=True)):
         if not isinstance(out, Tensor) or out._node is None:
             raise RuntimeError(f"grad: output {k} does not require grad (it does not depend on the inputs)")
-        _run_backward(out, go, kept or k < len(outputs) - 1, create_graph, collect)
+        _run_backward(out, go, kept or k < len(outputs) - 1, create_graph, collect, k)
     result = []
     for i, x in enumerate(inputs):
         g = collect[x._node]
