@@ -71,5 +71,7 @@ def test_dual_level_refuses_what_pytorch_refuses():
         with pytest.raises(RuntimeError, match="Nested forward mode AD"), fwAD.dual_level():
             pass
         y = fwAD.make_dual(x, x) * 3
+        with pytest.raises(RuntimeError, match="already has a forward gradient at the same level"):
+            fwAD.make_dual(y, x)
     assert fwAD.unpack_dual(y).tangent is None  # the level closed: a plain value again
     assert (y + 1).tolist() == [4.0, 4.0]

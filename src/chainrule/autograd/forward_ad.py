@@ -135,6 +135,9 @@ def make_dual(tensor, tangent, *, level: int | None = None) -> Tensor:
     if not np.issubdtype(tensor.dtype, np.inexact) or not np.issubdtype(tangent.dtype, np.inexact):
         raise ValueError(f"make_dual: expected a floating point or complex primal and tangent, got {tensor.dtype} "
                          f"and {tangent.dtype}")
+    if tensor._trace is trace:
+        raise RuntimeError("Making a dual Tensor based on a Tensor that already has a forward gradient at the same "
+                           "level 0 is not supported.")
     value = tensor if tensor._trace is EAGER else tensor.primal()
     return trace.new_tensor(value, tangent.to(tensor.dtype) if tangent.dtype != tensor.dtype else tangent)
 
