@@ -32,7 +32,8 @@ from chainrule.core.grad_mode import pytorch_meaning
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.reverse import on_eager_graph
 
-__all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
+__all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor",
+           "open_level"]
 
 # the open level of each thread (PyTorch's forward AD has one level at a time)
 _open = threading.local()
@@ -103,6 +104,15 @@ class dual_level:
                 return fun(*args, **kwargs)
 
         return wrapped
+
+
+def open_level() -> ForwardTrace | None:
+    """The trace of the open dual level of this thread (its dual Tensors are on it), or None.
+
+    >>> open_level() is None
+    True
+    """
+    return getattr(_open, "trace", None)
 
 
 def _current(caller: str, level: int | None) -> ForwardTrace:

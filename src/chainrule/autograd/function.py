@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.autograd import forward_ad
 from chainrule.core.eager import EAGER, as_it_is, inplace, is_grad_enabled, no_grad
 from chainrule.core.primitive import Primitive, def_joint_vjp
 from chainrule.core.tensor import Tensor
@@ -35,6 +36,8 @@ class FunctionCtx:
         self.materialize_grads = True
         self.non_differentiable: set = set()
         self.dirty: set = set()
+        self._for_forward: tuple = ()
+        self._in_jvp = False
 
     def save_for_backward(self, *tensors) -> None:
         """Keep Tensors (or None) for ``backward``, read back as ``ctx.saved_tensors``;
@@ -45,6 +48,15 @@ class FunctionCtx:
                                 f"{type(t).__name__}")
         self._saved = tuple(tensors)
 
+    def save_for_forward(self, *tensors) -> None:
+        """Keep Tensors (or None) for ``jvp``, read back there as ``ctx.saved_tensors``, as
+        PyTorch's."""
+        for k, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_forward expects all arguments to be tensors; but argument {k} is of type "
+                                f"{type(t).__name__}")
+        self._for_forward = tuple(tensors)
+
     @property
     def saved_tensors(self) -> tuple:
         """What :meth:`save_for_backward` kept: the inputs among them as the Tensors ``apply``
@@ -53,7 +65,7 @@ class FunctionCtx:
         ``create_graph=True``, the inputs and outputs among them as the Tensors on the graph
         (so what ``backward`` computes from them differentiates again), as in PyTorch."""
         graph = self._graph or self._inputs
-        return tuple(graph.get(id(t), t) for t in self._saved)
+        return tuple(graph.get(id(t), t) for t in (self._for_forward if self._in_jvp else self._saved))
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Outputs (an index, a mask) that carry no gradient."""
@@ -103,89 +115,145 @@ class Function:
 
     setup_context = None
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """The tangents of the outputs from those of the inputs, for forward_ad's dual Tensors."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
+        dual = forward_ad.open_level()
+        if dual is not None and any(isinstance(a, Tensor) and a._trace is dual for a in args):
+            return _apply_dual(cls, dual, args, kwargs)
         for a in args:
             if isinstance(a, Tensor) and a._trace is not EAGER:
                 raise TypeError(f"{cls.__name__}.apply takes eager Tensors; inside chainrule.grad, jit or vmap, "
                                 "write the rule with chainrule.custom_vjp")
-        ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
-        detached = tuple(a.detach() if isinstance(a, Tensor) else a for a in args)
-        with no_grad():
-            if cls.setup_context is None:
-                out = cls.forward(ctx, *detached, **kwargs)
-            else:
-                out = cls.forward(*detached, **kwargs)
-                cls.setup_context(ctx, detached, out)
-        several = isinstance(out, tuple)
-        outs = list(out) if several else [out]
-        values = [o.primal() if isinstance(o, Tensor) else o for o in outs]
-        at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        dirty = {k: _dirty_input(cls, ctx, o, detached) for k, o in enumerate(outs) if id(o) in ctx.dirty}
-        ctx._inputs = {id(detached[i]): args[i] for i in at}
-        if not any(ctx.needs_input_grad) or not is_grad_enabled():
-            for k, i in dirty.items():  # the input itself, modified in place
-                outs[k] = args[i]
-            return tuple(outs) if several else outs[0]
-        frozen = [id(o) in ctx.non_differentiable for o in outs]
+        return _apply_eager(cls, args, kwargs)[0]
 
-        def run(*_):
-            return tuple(values) if several else values[0]
 
-        def joint(g, ans, argnums, *inputs):
-            grads = list(g) if several else [g]
-            for k, gk in enumerate(grads):
-                if not isinstance(outs[k], Tensor):  # a number forward returned: None, as in PyTorch
-                    grads[k] = None
-                elif gk is None and ctx.materialize_grads:
-                    grads[k] = np.zeros_like(values[k])
-            if is_grad_enabled() and ctx._saved:  # create_graph: the saved inputs and outputs on the graph
-                again = prim(*inputs)  # the stored outputs, recorded again from the inputs on the graph
-                again = list(again) if several else [again]
-                ctx._graph = {id(detached[i]): inputs[k] for k, i in enumerate(at)}
-                ctx._graph.update({id(o): a for o, a in zip(outs, again, strict=True) if isinstance(o, Tensor)})
-            try:
-                returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
-            finally:
-                ctx._graph = {}
-            returned = returned if isinstance(returned, tuple) else (returned,)
-            if len(returned) < len(args) or any(r is not None for r in returned[len(args):]):
-                raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients "
-                                   f"(expected {len(args)}, got {len(returned)}): one per argument of "
-                                   "forward, None for those without one")
-            for i, a in enumerate(args):
-                if returned[i] is not None and not isinstance(a, Tensor):
-                    raise RuntimeError(f"function {cls.__name__}Backward returned a gradient different than None at "
-                                       f"position {i + 1}, but the corresponding forward input was not a Variable")
-            cots = []
-            for k, i in enumerate(at):
-                gi = returned[i]
-                if gi is not None and tuple(np.shape(gi)) != tuple(args[i].shape):
-                    if not _expands_to(tuple(args[i].shape), tuple(np.shape(gi))):
-                        raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape "
-                                           f"{tuple(np.shape(gi))} for argument {i}, of shape "
-                                           f"{tuple(args[i].shape)}")
-                    gi = unbroadcast(gi, args[i])  # summed over the broadcast axes, as PyTorch does
-                if isinstance(gi, Tensor) and not is_grad_enabled():  # no create_graph: plain values
-                    gi = gi.primal()
-                cots.append(None if gi is None or k not in argnums else gi)
-            return cots
+def _apply_eager(cls, args: tuple, kwargs: dict) -> tuple:
+    """``cls.apply(*args, **kwargs)`` of eager Tensors, and its ctx."""
+    ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+    detached = tuple(a.detach() if isinstance(a, Tensor) else a for a in args)
+    with no_grad():
+        if cls.setup_context is None:
+            out = cls.forward(ctx, *detached, **kwargs)
+        else:
+            out = cls.forward(*detached, **kwargs)
+            cls.setup_context(ctx, detached, out)
+    several = isinstance(out, tuple)
+    outs = list(out) if several else [out]
+    values = [o.primal() if isinstance(o, Tensor) else o for o in outs]
+    at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    dirty = {k: _dirty_input(cls, ctx, o, detached) for k, o in enumerate(outs) if id(o) in ctx.dirty}
+    ctx._inputs = {id(detached[i]): args[i] for i in at}
+    if not any(ctx.needs_input_grad) or not is_grad_enabled():
+        for k, i in dirty.items():  # the input itself, modified in place
+            outs[k] = args[i]
+        return (tuple(outs) if several else outs[0]), ctx
+    frozen = [id(o) in ctx.non_differentiable for o in outs]
 
-        prim = Primitive(run, name=cls.__name__, multiple_outputs=several)
-        def_joint_vjp(prim, joint)
-        # (an input it modified in place is read as it was: the call's node is not one that
-        # read the value written later, which would trip the check of in-place writes)
-        written = set(dirty.values())
-        made = prim(*[as_it_is(args[i]) if i in written else args[i] for i in at])
-        made = list(made) if several else [made]
-        for k, flag in enumerate(frozen):
-            if flag:
-                made[k] = made[k].detach()
-            if not isinstance(outs[k], Tensor):  # a number (or None) forward returned stays one
-                made[k] = outs[k]
-        for k, i in dirty.items():  # the input takes the output's place on the graph
-            made[k] = inplace(args[i], lambda a, b: b, made[k], f"{cls.__name__} (mark_dirty)")
-        return tuple(made) if several else made[0]
+    def run(*_):
+        return tuple(values) if several else values[0]
+
+    def joint(g, ans, argnums, *inputs):
+        grads = list(g) if several else [g]
+        for k, gk in enumerate(grads):
+            if not isinstance(outs[k], Tensor):  # a number forward returned: None, as in PyTorch
+                grads[k] = None
+            elif gk is None and ctx.materialize_grads:
+                grads[k] = np.zeros_like(values[k])
+        if is_grad_enabled() and ctx._saved:  # create_graph: the saved inputs and outputs on the graph
+            again = prim(*inputs)  # the stored outputs, recorded again from the inputs on the graph
+            again = list(again) if several else [again]
+            ctx._graph = {id(detached[i]): inputs[k] for k, i in enumerate(at)}
+            ctx._graph.update({id(o): a for o, a in zip(outs, again, strict=True) if isinstance(o, Tensor)})
+        try:
+            returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
+        finally:
+            ctx._graph = {}
+        returned = returned if isinstance(returned, tuple) else (returned,)
+        if len(returned) < len(args) or any(r is not None for r in returned[len(args):]):
+            raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients "
+                               f"(expected {len(args)}, got {len(returned)}): one per argument of "
+                               "forward, None for those without one")
+        for i, a in enumerate(args):
+            if returned[i] is not None and not isinstance(a, Tensor):
+                raise RuntimeError(f"function {cls.__name__}Backward returned a gradient different than None at "
+                                   f"position {i + 1}, but the corresponding forward input was not a Variable")
+        cots = []
+        for k, i in enumerate(at):
+            gi = returned[i]
+            if gi is not None and tuple(np.shape(gi)) != tuple(args[i].shape):
+                if not _expands_to(tuple(args[i].shape), tuple(np.shape(gi))):
+                    raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape "
+                                       f"{tuple(np.shape(gi))} for argument {i}, of shape "
+                                       f"{tuple(args[i].shape)}")
+                gi = unbroadcast(gi, args[i])  # summed over the broadcast axes, as PyTorch does
+            if isinstance(gi, Tensor) and not is_grad_enabled():  # no create_graph: plain values
+                gi = gi.primal()
+            cots.append(None if gi is None or k not in argnums else gi)
+        return cots
+
+    prim = Primitive(run, name=cls.__name__, multiple_outputs=several)
+    def_joint_vjp(prim, joint)
+    # (an input it modified in place is read as it was: the call's node is not one that
+    # read the value written later, which would trip the check of in-place writes)
+    written = set(dirty.values())
+    made = prim(*[as_it_is(args[i]) if i in written else args[i] for i in at])
+    made = list(made) if several else [made]
+    for k, flag in enumerate(frozen):
+        if flag:
+            made[k] = made[k].detach()
+        if not isinstance(outs[k], Tensor):  # a number (or None) forward returned stays one
+            made[k] = outs[k]
+    for k, i in dirty.items():  # the input takes the output's place on the graph
+        made[k] = inplace(args[i], lambda a, b: b, made[k], f"{cls.__name__} (mark_dirty)")
+    return (tuple(made) if several else made[0]), ctx
+
+
+def _apply_dual(cls, trace, args: tuple, kwargs: dict):
+    """``cls.apply`` where some arguments are dual Tensors of the open forward_ad level, as
+    PyTorch's: ``forward`` (and ``backward``, for the primal outputs) on the primal values,
+    and ``cls.jvp(ctx, *tangents)`` for the tangents of the outputs, given a tangent for each
+    argument (zeros for a Tensor that is not dual, None for one with
+    ``ctx.set_materialize_grads(False)`` and for a non-Tensor); in it ``ctx.saved_tensors``
+    are what ``ctx.save_for_forward`` kept. An input modified in place (mark_dirty) is the
+    dual Tensor given, its primal and tangent updated."""
+    duals = [isinstance(a, Tensor) and a._trace is trace for a in args]
+    primals = tuple(_eager(a._value) if d else a for a, d in zip(args, duals, strict=True))
+    result, ctx = _apply_eager(cls, primals, kwargs)
+    tangents = [_eager(a._tangent) if d else a.new_zeros(a.shape) if isinstance(a, Tensor) and ctx.materialize_grads
+                else None for a, d in zip(args, duals, strict=True)]
+    ctx._in_jvp = True
+    try:
+        returned = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    several = isinstance(result, tuple)
+    outs = list(result) if several else [result]
+    returned = list(returned) if isinstance(returned, tuple | list) else [returned]
+    if len(returned) != len(outs):
+        raise RuntimeError(f"{cls.__name__}.jvp returned {len(returned)} tangents for {len(outs)} outputs of forward")
+    for k, (o, t) in enumerate(zip(outs, returned, strict=True)):
+        if not isinstance(o, Tensor) or t is None or not np.issubdtype(o.dtype, np.inexact):
+            continue
+        if tuple(np.shape(t)) != tuple(o.shape):
+            raise RuntimeError(f"Trying to set a forward gradient that has a different size than that of the "
+                               f"original Tensor, this is not supported. Tensor is of size {list(o.shape)} while "
+                               f"the given forward gradient is of size {list(np.shape(t))}.")
+        t = _eager(t)
+        t = t.to(o.dtype) if t.dtype != o.dtype else t
+        i = next((i for i, p in enumerate(primals) if p is o and duals[i]), None)
+        if i is not None:  # an input modified in place: the dual Tensor given, updated
+            args[i]._value = o if isinstance(args[i]._value, Tensor) else o._value
+            args[i]._tangent = t
+            outs[k] = args[i]
+        else:
+            outs[k] = trace.new_tensor(o, t)
+    return tuple(outs) if several else outs[0]
 
 
 def _dirty_input(cls, ctx: FunctionCtx, output, detached: tuple) -> int:

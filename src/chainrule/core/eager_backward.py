@@ -158,7 +158,17 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
             x._grad = _as_tensor(g) if old is None else _added(old, g)
 
 
+def _primal_of_dual(t):
+    """A dual Tensor of forward_ad's open level stands for its primal on the eager graph in a
+    backward pass, as PyTorch's (the primal it was made of, or computed from it); anything
+    else is itself."""
+    while isinstance(t, Tensor) and t._trace is not EAGER and getattr(t._trace, "name", None) == "forward_ad":
+        t = t._value if isinstance(t._value, Tensor) else Tensor(t._value, EAGER)
+    return t
+
+
 def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect, index: int = 0) -> None:
+    t = _primal_of_dual(t)
     if t._trace is not EAGER:
         raise RuntimeError(
             "backward() is for eager Tensors; inside chainrule.grad and the other "
@@ -306,7 +316,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
                          "allow_unused=False.")
     allow_unused = bool(allow_unused) or materialize_grads
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    outputs = [_primal_of_dual(o) for o in ([outputs] if isinstance(outputs, Tensor) else outputs)]
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if not inputs:  # as PyTorch: an empty list (an exhausted generator of parameters) is a mistake
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
