@@ -119,7 +119,7 @@ def test_function_errors_and_plain_inputs():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="returned a gradient of shape"):
         Wrong.apply(x).sum().backward()
-    with pytest.raises(TypeError, match="write the rule with chainrule.custom_vjp"):
+    with pytest.raises(RuntimeError, match="it must override the setup_context staticmethod"):  # as torch.func
         cr.grad(lambda v: Cube.apply(v).sum())(np.ones(2))
 
 
@@ -370,3 +370,79 @@ def test_what_torch_refuses_of_a_function_s_ctx_and_backward_is_refused(what, er
     x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
     _misused(cr, "").apply(x, 3).sum().backward()  # a None saved, a None for the number: accepted
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def _for_transforms(lib, rule):
+    class SinScaled(lib.autograd.Function):  # sin(x * w) * k, in the style torch.func takes
+        generate_vmap_rule = rule == "generated"
+
+        @staticmethod
+        def forward(x, w, k):
+            return (x * w).sin() * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, w, k = inputs
+            ctx.save_for_backward(x, w)
+            ctx.save_for_forward(x, w)
+            ctx.k = k
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            c = (x * w).cos() * ctx.k * g
+            return c * w, c * x, None
+
+        @staticmethod
+        def jvp(ctx, tx, tw, tk):
+            x, w = ctx.saved_tensors
+            return (x * w).cos() * ctx.k * (tx * w + x * tw)
+
+    if rule == "by hand":  # its own batching rule: (outputs, out_dims)
+        SinScaled.vmap = staticmethod(lambda info, in_dims, x, w, k: (SinScaled.forward(x, w, k) + info.batch_size,
+                                                                      0))
+    return SinScaled
+
+
+def _transformed(lib, rule):
+    F = _for_transforms(lib, rule)
+    xs = lib.tensor([[0.5, 1.0], [1.5, -2.0], [0.3, 0.1]], dtype=lib.float64)
+    w = lib.tensor([0.7, -1.1], dtype=lib.float64)
+    loss = lambda x, w: F.apply(x, w, 3.0).sum()  # noqa: E731
+    grad = lib.func.grad(loss, argnums=(0, 1))
+    return [lib.func.vmap(F.apply, in_dims=(0, None, None))(xs, w, 3.0),
+            *grad(xs[0], w), lib.func.vmap(lib.func.grad(loss), in_dims=(0, None))(xs, w),
+            lib.func.grad(lambda x: lib.func.grad(loss)(x, w).sum())(xs[0]),  # through a backward of Tensor ops
+            *lib.func.jvp(lambda x: F.apply(x, w, 3.0), (xs[0],), (xs[1],))]
+
+
+@pytest.mark.parametrize("rule", ["generated", "by hand"])
+def test_a_function_with_setup_context_runs_under_func_transforms_as_torch(rule):
+    ours, theirs = _transformed(cr, rule), _transformed(torch, rule)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12)
+    # the generated batching rule and the gradients against central differences
+    x, w, e = np.array([0.5, 1.0]), np.array([0.7, -1.1]), 1e-6
+    f = lambda x: (np.sin(x * w) * 3.0).sum()  # noqa: E731
+    fd = [(f(x + e * d) - f(x - e * d)) / (2 * e) for d in np.eye(2)]
+    np.testing.assert_allclose(ours[1].numpy(), fd, rtol=1e-8)
+
+
+def test_a_function_that_transforms_cannot_run_is_refused_as_torch():
+    for lib in (cr, torch):
+        no_rule = _for_transforms(lib, "none")
+
+        class OldStyle(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return 2 * g
+
+        x = lib.ones(3, 2, dtype=lib.float64)
+        with pytest.raises(RuntimeError, match="does not have vmap support. Please override and implement"):
+            lib.func.vmap(no_rule.apply, in_dims=(0, None, None))(x, x[0], 2.0)
+        with pytest.raises(RuntimeError, match="it must override the setup_context staticmethod"):
+            lib.func.grad(lambda v: OldStyle.apply(v).sum())(x)

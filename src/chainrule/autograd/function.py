@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.autograd import forward_ad
+from chainrule.core.composite import NO_TANGENT
 from chainrule.core.eager import EAGER, as_it_is, inplace, is_grad_enabled, no_grad
 from chainrule.core.primitive import Primitive, def_joint_vjp
+from chainrule.core.pytree import register_pytree_node, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import unbroadcast
+from chainrule.transforms.custom import custom_vjp
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -126,11 +131,19 @@ class Function:
         dual = forward_ad.open_level()
         if dual is not None and any(isinstance(a, Tensor) and a._trace is dual for a in args):
             return _apply_dual(cls, dual, args, kwargs)
-        for a in args:
-            if isinstance(a, Tensor) and a._trace is not EAGER:
-                raise TypeError(f"{cls.__name__}.apply takes eager Tensors; inside chainrule.grad, jit or vmap, "
-                                "write the rule with chainrule.custom_vjp")
+        if any(isinstance(a, Tensor) and a._trace is not EAGER for a in args):
+            return _apply_transformed(cls, args, kwargs)
         return _apply_eager(cls, args, kwargs)[0]
+
+    generate_vmap_rule = False  # True: under vmap, forward and backward are vmapped as they are
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """Under ``chainrule.func.vmap``: ``(outputs, out_dims)`` for the whole batch, given
+        each argument's batch dimension (``in_dims``, None where it has none) and ``info``
+        (``batch_size``, ``randomness``), as PyTorch's; or set ``generate_vmap_rule = True``."""
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
 
 
 def _apply_eager(cls, args: tuple, kwargs: dict) -> tuple:
@@ -212,6 +225,122 @@ def _apply_eager(cls, args: tuple, kwargs: dict) -> tuple:
     for k, i in dirty.items():  # the input takes the output's place on the graph
         made[k] = inplace(args[i], lambda a, b: b, made[k], f"{cls.__name__} (mark_dirty)")
     return (tuple(made) if several else made[0]), ctx
+
+
+class VmapInfo(NamedTuple):
+    """What a Function's ``vmap`` staticmethod is told of the batch, as PyTorch's."""
+
+    batch_size: int
+    randomness: str
+
+
+class _TransformCtx(FunctionCtx):
+    """The ctx of a Function inside a transform: a pytree whose children are the Tensors
+    saved (so that vmap of ``forward`` and ``setup_context`` batches them), the rest of it
+    static (an attribute such as ``ctx.k = k`` is shared by the examples)."""
+
+    def flatten(self) -> tuple:
+        return (self._saved, self._for_forward), _Static(self)
+
+    @staticmethod
+    def unflatten(static: _Static, children) -> _TransformCtx:
+        ctx = _TransformCtx.__new__(_TransformCtx)
+        ctx.__dict__.update(static.ctx.__dict__)
+        ctx._saved, ctx._for_forward = (tuple(c) for c in children)
+        return ctx
+
+
+class _Static:
+    """The static part of a :class:`_TransformCtx`, equal only to itself."""
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+
+register_pytree_node(_TransformCtx, _TransformCtx.flatten, _TransformCtx.unflatten)
+
+
+class _FunctionRules(custom_vjp):
+    """A Function as a function with a custom vjp, for chainrule's transforms (PyTorch's
+    autograd.Function under torch.func): ``forward`` then ``setup_context`` before the
+    ``backward`` that gives the gradients; under vmap, the Function's ``vmap`` staticmethod
+    unless it asks for the rule to be made (``generate_vmap_rule``)."""
+
+    closure_is_an_error = False
+
+    def __init__(self, cls, args: tuple, kwargs: dict):
+        self.cls, self.at = cls, [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        # (the rules may be given the arrays under a Tensor: the Function's code sees Tensors)
+        self.full = lambda ts: tuple(_eager(ts[self.at.index(i)]) if i in self.at else a for i, a in enumerate(args))
+        super().__init__(lambda *ts: cls.forward(*self.full(ts), **kwargs))
+        self.__name__ = cls.__name__
+
+        def fwd(*ts):
+            full = self.full(ts)
+            out = cls.forward(*full, **kwargs)
+            ctx = _TransformCtx(tuple(isinstance(a, Tensor) for a in full))
+            cls.setup_context(ctx, full, out)
+            return out, ctx
+
+        self.forward_with_ctx = fwd
+
+        def bwd(ctx, g):
+            grads = g if isinstance(g, tuple) else (g,)
+            returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
+            returned = returned if isinstance(returned, tuple) else (returned,)
+            if len(returned) < len(args) or any(r is not None for r in returned[len(args):]):
+                raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients "
+                                   f"(expected {len(args)}, got {len(returned)})")
+            return tuple(returned[i] for i in self.at)
+
+        self.defvjp(fwd, bwd)
+
+    def tangent(self, primals, tangents, in_tree):
+        """Forward mode (``chainrule.func.jvp``): the Function's ``jvp`` staticmethod, as
+        under forward_ad."""
+        ts = tree_unflatten(in_tree, primals)
+        out, ctx = self.forward_with_ctx(*ts)
+        full = self.full(ts)
+        given = dict(zip(self.at, tangents, strict=True))
+        ts = [None if i not in given else _eager(given[i]) if given[i] is not None
+              else a.new_zeros(a.shape) if ctx.materialize_grads else None for i, a in enumerate(full)]
+        ctx._in_jvp = True
+        t_out = self.cls.jvp(ctx, *ts)
+        if isinstance(out, tuple):
+            t_out = tuple(NO_TANGENT if t is None else t for t in t_out)
+        return out, NO_TANGENT if t_out is None else t_out
+
+    def batched(self, in_axes, in_tree, axes):
+        cls = self.cls
+        if cls.generate_vmap_rule:
+            return super().batched(in_axes, in_tree, axes)
+        if cls.vmap is Function.vmap:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap support. Please "
+                               "override and implement the vmap staticmethod or set generate_vmap_rule=True.")
+
+        def run(*ts):
+            full = self.full(ts)
+            in_dims = tuple(0 if i in self.at and axes[self.at.index(i)] == 0 else None for i in range(len(full)))
+            size = next(full[i].shape[0] for i, d in enumerate(in_dims) if d == 0)
+            out, out_dims = cls.vmap(VmapInfo(size, "error"), in_dims, *full)
+            several = isinstance(out, tuple)
+            outs, dims = (list(out), list(out_dims)) if several else ([out], [out_dims])
+            outs = [cnp.broadcast_to(o, (size, *o.shape)) if d is None else cnp.moveaxis(o, d, 0)
+                    for o, d in zip(outs, dims, strict=True)]
+            return tuple(outs) if several else outs[0]
+
+        return run
+
+
+def _apply_transformed(cls, args: tuple, kwargs: dict):
+    """``cls.apply`` inside chainrule's transforms (grad, vjp, vmap, jit), as PyTorch's
+    autograd.Function inside torch.func's: the Function must define ``setup_context``."""
+    if cls.setup_context is None:
+        raise RuntimeError("In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
+                           "jacrev, ...), it must override the setup_context staticmethod.")
+    return _FunctionRules(cls, args, kwargs)(*[a for a in args if isinstance(a, Tensor)])
 
 
 def _apply_dual(cls, trace, args: tuple, kwargs: dict):
