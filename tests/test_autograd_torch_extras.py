@@ -102,3 +102,24 @@ def test_grad_outputs_that_do_not_fit_are_refused_with_torch_s_class_and_words(c
         x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
         with pytest.raises(error, match=words):
             call(lib, x)
+
+
+def test_disable_saved_tensors_hooks_refuses_save_on_cpu_and_hooks_inside_as_torch():
+    for lib in (cr, torch):
+        graph = lib.autograd.graph
+        with graph.disable_saved_tensors_hooks("outer"):
+            with graph.disable_saved_tensors_hooks("inner"):
+                with pytest.raises(RuntimeError, match="^inner$"), graph.save_on_cpu():
+                    pass
+            with pytest.raises(RuntimeError, match="^outer$"), graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+                pass
+        with graph.save_on_cpu():  # open again once the block ends
+            pass
+
+        @graph.disable_saved_tensors_hooks("decorated")
+        def saving(graph=graph):
+            with graph.save_on_cpu():
+                pass
+
+        with pytest.raises(RuntimeError, match="decorated"):
+            saving()

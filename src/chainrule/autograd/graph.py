@@ -7,9 +7,21 @@ values without calling hooks.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 
 __all__ = ["save_on_cpu", "saved_tensors_hooks", "disable_saved_tensors_hooks"]
+
+
+# the error message of the innermost open disable_saved_tensors_hooks block, per thread
+_disabled = threading.local()
+
+
+def _refuse_if_disabled() -> None:
+    message = getattr(_disabled, "message", None)
+    if message is not None:
+        raise RuntimeError(message)
 
 
 class save_on_cpu:
@@ -29,6 +41,7 @@ class save_on_cpu:
         self.pin_memory = pin_memory
 
     def __enter__(self):
+        _refuse_if_disabled()
         return self
 
     def __exit__(self, *exc) -> bool:
@@ -44,6 +57,7 @@ class saved_tensors_hooks:
         self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
 
     def __enter__(self):
+        _refuse_if_disabled()
         raise NotImplementedError(
             "torch.autograd.graph.saved_tensors_hooks: chainrule's eager layer saves values for the backward "
             "pass without pack/unpack hooks; to trade memory for computation use "
@@ -54,14 +68,35 @@ class saved_tensors_hooks:
 
 
 class disable_saved_tensors_hooks:
-    """PyTorch's ``torch.autograd.graph.disable_saved_tensors_hooks(error_message)``: no
-    hooks run in chainrule, so the block runs as it is."""
+    """PyTorch's ``torch.autograd.graph.disable_saved_tensors_hooks(error_message)`` (a
+    context manager and decorator): inside it, entering :class:`save_on_cpu` or
+    :class:`saved_tensors_hooks` raises RuntimeError with ``error_message``, as PyTorch's.
+
+    >>> with disable_saved_tensors_hooks("no hooks in this block"):
+    ...     with save_on_cpu():
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    RuntimeError: no hooks in this block
+    """
 
     def __init__(self, error_message: str = ""):
         self.error_message = error_message
+        self._before: list = []
 
     def __enter__(self):
+        self._before.append(getattr(_disabled, "message", None))
+        _disabled.message = self.error_message
         return self
 
     def __exit__(self, *exc) -> bool:
+        _disabled.message = self._before.pop()
         return False
+
+    def __call__(self, fun: Callable) -> Callable:
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            with disable_saved_tensors_hooks(self.error_message):
+                return fun(*args, **kwargs)
+
+        return wrapped
