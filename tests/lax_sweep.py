@@ -191,14 +191,16 @@ def _table() -> dict[str, list[Pattern]]:
                         Pattern(I64, -1), Pattern(S, -3), Pattern(E, 2)]
     t["clamp"] = [Pattern(-1.0, F, 1.0), Pattern(np.array(-1.0), G, np.array(0.5)),
                   Pattern(G * 0 - 0.5, G, G * 0 + 0.4), Pattern(0, I64, 3), Pattern(1.0, H, -1.0),
-                  Pattern(-0.0, F, 0.0)]
+                  Pattern(-0.0, F, 0.0), Pattern(0.0, F, 1.0), Pattern(-1.0, F, -0.0), Pattern(G[:2], G, 1.0)]
     t["convert_element_type"] = [Pattern(F, t) for t in (np.int32, np.uint8, np.int64, np.float32, bool)] + [
         Pattern(H, np.float32), Pattern(H, np.int64), Pattern(I64, np.float64), Pattern(I64, np.uint8),
         Pattern(I64, bool), Pattern(BOOL, np.float64), Pattern(G, np.float32), Pattern(E, np.int32)]
     t["select_n"] = [Pattern(BOOL, F, H), Pattern(I64 % 3, F, H, G), Pattern(BOOL, G, -G),
                      Pattern(np.array(True), G, -G), Pattern(I64 % 2 == 0, I64, -I64), Pattern(BOOL, F),
-                     Pattern(I64 % 2, F, H)]
-    t["select"] = [Pattern(BOOL, F, H), Pattern(BOOL, G, -G), Pattern(np.array(False), G, H)]
+                     Pattern(I64 % 2, F, H), Pattern(I64, F, H, G), Pattern(BOOL, F, H, G), Pattern(G, F, H),
+                     Pattern(I32, F, G.astype(np.float32))]
+    t["select"] = [Pattern(BOOL, F, H), Pattern(BOOL, G, -G), Pattern(np.array(False), G, H),
+                   Pattern(BOOL, F, G.astype(np.float32))]
     # shapes
     t["broadcast"] = [Pattern(F, (2,)), Pattern(S, (2, 3)), Pattern(GM, ()), Pattern(E, (2,))]
     t["broadcast_in_dim"] = [Pattern(F, (3, 8), (1,)), Pattern(S, (2,), ()), Pattern(GM, (2, 3, 4), (0, 2)),
@@ -229,7 +231,8 @@ def _table() -> dict[str, list[Pattern]]:
     t["argmin"] = list(t["argmax"])
     for n in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"):
         t[n] = [Pattern(F), Pattern(G), Pattern(GM, 1), Pattern(GM, 0, True), Pattern(H), Pattern(E), Pattern(I64),
-                Pattern(M, axis=1, reverse=True)]
+                Pattern(M, axis=1, reverse=True), Pattern(BOOL)] + ([Pattern(U8), Pattern(I32)] if n in (
+                    "cumsum", "cumprod") else [])
     t["associative_scan"] = [Pattern(Lax("add"), G), Pattern(Lax("max"), F), Pattern(Lax("mul"), GM, axis=1),
                              Pattern(Lax("add"), GM, reverse=True), Pattern(Lax("add"), E), Pattern(Lax("min"), I64)]
     t["sort"] = [Pattern(F), Pattern(NF), Pattern(H), Pattern(M, 0), Pattern(G), Pattern(I64), Pattern(BOOL),
@@ -237,7 +240,8 @@ def _table() -> dict[str, list[Pattern]]:
                  Pattern(G, is_stable=False)]
     t["sort_key_val"] = [Pattern(F, G), Pattern(I64 % 3, G), Pattern(M, GM, 0), Pattern(G, I64)]
     t["top_k"] = [Pattern(F, 3), Pattern(NF, 8), Pattern(G, 8), Pattern(M, 2), Pattern(I64, 4),
-                  Pattern(H, 1), Pattern(F, 0)]
+                  Pattern(H, 1), Pattern(F, 0), Pattern(U8, 3), Pattern(np.array([-2**63, 0, 5, -1]), 2), Pattern(G, 9),
+                  Pattern(G, -1)]
     t["dot"] = [Pattern(G, G), Pattern(GM, G[:4]), Pattern(F, H), Pattern(GM, GM.T), Pattern(I64, I64),
                 Pattern(G, G, preferred_element_type=np.float32), Pattern(E, E)]
     t["dot_general"] = [Pattern(GM, GM, (((1,), (1,)), ((), ()))),

@@ -203,6 +203,37 @@ def test_program_written_for_jax_lax_gives_jax_results(name):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
 
 
+F32 = np.arange(1.0, 4.0, dtype=np.float32)
+WEAK_CARRIES = {  # a carry's Python number takes the body's dtype before the first step, as JAX's weak type
+    "scan's ys from the promoted carry": lambda lax, npm: lax.scan(lambda c, x: (c + x, c * 3), 1, F32),
+    "scan of a tuple, one leaf promoted": lambda lax, npm: lax.scan(
+        lambda c, x: ((c[0] + x, c[1]), c[0] / 3), (1.0, 2), F32),
+    "scan of int32 from 0": lambda lax, npm: lax.scan(lambda c, x: (c + x, c), 0, F32.astype(np.int32)),
+    "scan of no steps": lambda lax, npm: lax.scan(lambda c, x: (c + x, c), 0.0, F32[:0]),
+    "scan by length": lambda lax, npm: lax.scan(lambda c, _: (c * np.float32(2), c / 3), 1.0, None, length=2),
+    "while_loop of no steps": lambda lax, npm: lax.while_loop(lambda c: c < 0, lambda c: c + 1.5, 0),
+    "while_loop": lambda lax, npm: lax.while_loop(lambda c: c < 2, lambda c: c / 3 + np.float32(0.7), 1.0),
+    "fori_loop of no steps": lambda lax, npm: lax.fori_loop(0, 0, lambda i, c: c + np.float32(1.5), 0.0),
+    "fori_loop": lambda lax, npm: lax.fori_loop(0, 2, lambda i, c: (c[0] / 3 + np.float32(3), c[1]), (1.0, 1)),
+}
+
+
+@pytest.mark.parametrize("name", WEAK_CARRIES)
+def test_a_python_number_in_a_carry_takes_the_body_dtype_as_in_jax(name):
+    ours, theirs = WEAK_CARRIES[name](clax, cnp), WEAK_CARRIES[name](jlax, jnp)
+    for a, b in zip(cr.tree_leaves(ours), jax.tree_util.tree_leaves(theirs), strict=True):
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_carry_python_number_that_cannot_take_the_body_dtype_is_refused():
+    # as JAX's: 0.0 does not become an int32, nor True an int
+    for carry, new in ((0.0, np.int32(5)), (True, np.int32(5)), (0, np.bool_(True))):
+        for lax in (jlax, clax):
+            with pytest.raises(TypeError):
+                lax.while_loop(lambda c: c < 3, lambda c, new=new: new, carry)
+
+
 def test_grad_of_while_loop_where_jax_has_no_reverse_mode():
     # d sqrt(a)/da = 1 / (2 sqrt(a)): the loop's iterations are differentiated as they ran
     np.testing.assert_allclose(cr.grad(newton_sqrt(clax, cnp))(2.0), 0.5 / np.sqrt(2.0), rtol=1e-12)
@@ -229,6 +260,20 @@ def test_bad_calls_say_what_was_wrong():
         cr.vmap(lambda x: clax.psum(x, "k"), axis_name="i")(XS)
     with pytest.raises(TypeError, match="differently structured outputs"):
         cr.vmap(lambda v: clax.cond(v > 0, lambda: (v,), lambda: [v]))(X)
+    # select and select_n do not broadcast, as JAX's
+    with pytest.raises(TypeError, match=r"the cases must have one shape.*\(3,\), \(1,\)"):
+        clax.select(X > 0, np.ones(1), X)
+    with pytest.raises(TypeError, match=r"must be 0-d or of the cases' shape"):
+        clax.select_n(X > 0, XS, XS)
+    with pytest.raises(TypeError, match=r"clamp: min must be 0-d or of the operand's shape"):
+        clax.clamp(np.zeros(2), X, 1.0)
+    for lax in (jlax, clax):
+        with pytest.raises(TypeError):
+            lax.select(X > 0, np.ones(1), X)
+        with pytest.raises(TypeError):
+            lax.select_n(X > 0, XS, XS)
+        with pytest.raises(TypeError):
+            lax.clamp(np.zeros(2), X, 1.0)
 
 
 def test_fori_loop_with_bounds_per_example_counts_in_their_dtype():

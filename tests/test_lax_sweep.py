@@ -63,6 +63,8 @@ KNOWN = {
     ("cumlogsumexp", "I64", "vmap0"): "as its value",
     ("cumlogsumexp", "I64", "vmap1"): "as its value",
     ("select_n", "B, F", "vjp"): "JAX's transpose of select_n with one case fails (IndexError)",
+    ("select_n", "I64, F, H, G", "vjp"): "an index out of range takes the nearest case (as XLA's value) and so does "
+                                         "the derivative; JAX's transpose gives it to no case",
     ("clamp", "float64[], G, float64[]", "jvp"): "JAX's derivative of clamp with 0-d array bounds fails (TypeError "
                                                  "from select)",
     ("clamp", "float64[], G, float64[]", "vjp"): "as its jvp",
@@ -99,6 +101,16 @@ FIXED = [
     ("rsqrt", "F", "jvp"), ("rsqrt", "F", "vjp"), ("rsqrt", "S", "jvp"), ("rsqrt", "S", "vjp"),
     # a NaN in a cumulative product leaves the entries before it alone
     ("cumprod", "M, axis=1, reverse=True", "jvp"),
+    # clamp's zeros as XLA's min(max(x, lo), hi); select and select_n check their operands as JAX's, and an
+    # index out of range takes the nearest case
+    ("clamp", "0.0, F, 1.0", "value"), ("clamp", "-1.0, F, -0.0", "value"), ("clamp", "float64[2], G, 1.0", "value"),
+    ("select", "B, F, float32[8]", "value"), ("select_n", "B, F, H, G", "value"), ("select_n", "G, F, H", "value"),
+    ("select_n", "I32, F, float32[8]", "value"), ("select_n", "I64, F, H, G", "value"),
+    # cumsum and cumprod keep the operand's dtype (integers wrap) and refuse bools; top_k orders unsigned
+    # integers and the least int64 (which -x overflows), and refuses k out of [0, n]
+    ("cumsum", "U8", "value"), ("cumsum", "I32", "vmap1"), ("cumprod", "U8", "value"), ("cummax", "B", "value"),
+    ("top_k", "U8, 3", "value"), ("top_k", "int64[4], 2", "value"), ("top_k", "G, 9", "value"),
+    ("top_k", "G, -1", "value"),
 ]
 
 # (name, pattern text, aspect): disagreements not yet worked off

@@ -86,14 +86,13 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
     n = _length(xs, length)
     steps = builtins.range(n - 1, -1, -1) if reverse else builtins.range(n)
     carry, ys = init, []
-    for i in steps:
+    for k, i in enumerate(steps):
         x = None if xs is None else tree_map(lambda v, i=i: v[i], xs)
-        out = f(carry, x)
-        if not isinstance(out, tuple | list) or len(out) != 2:
-            length = f" of length {len(out)}" if isinstance(out, tuple | list) else ""
-            raise TypeError(f"scan: the body must return a pair (carry, y), as in JAX; it returned "
-                            f"{type(out).__name__}{length}")
-        new, y = out
+        new, y = _scan_step(f, carry, x)
+        if k == 0:  # the carry's Python numbers take the body's dtypes, and the step runs again
+            carry, promoted = _promote_weak(carry, new)
+            if promoted:
+                new, y = _scan_step(f, carry, x)
         _same_types(new, carry, "scan")
         carry = new
         ys.append(y)
@@ -101,9 +100,22 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
         ys.reverse()
     if n == 0:  # the outputs' shapes come from one call on zeros of an element's shape
         x = None if xs is None else tree_map(lambda v: cnp.zeros(cnp.shape(v)[1:], cnp.result_type(v)), xs)
-        y = f(init, x)[1]
+        new, y = _scan_step(f, init, x)
+        init, promoted = _promote_weak(init, new)
+        if promoted:
+            new, y = _scan_step(f, init, x)
+        _same_types(new, init, "scan")
         return init, tree_map(lambda v: cnp.zeros((0, *cnp.shape(v)), cnp.result_type(v)), y)
     return carry, _stack(ys)
+
+
+def _scan_step(f: Callable, carry, x) -> tuple:
+    out = f(carry, x)
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        length = f" of length {len(out)}" if isinstance(out, tuple | list) else ""
+        raise TypeError(f"scan: the body must return a pair (carry, y), as in JAX; it returned "
+                        f"{type(out).__name__}{length}")
+    return out
 
 
 def map(f: Callable, xs: Any, *, batch_size: int | None = None) -> Any:  # noqa: A001 (JAX's name)
@@ -134,10 +146,17 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
         return while_loop(lambda c: c[0] < upper, lambda c: (c[0] + 1, body_fun(c[0], c[1])),
                           (lower, init_val))[1]
     val = init_val
-    for i in builtins.range(int(lower), int(upper)):
+    steps = builtins.range(int(lower), int(upper))
+    for i in steps:
         new = body_fun(i, val)
+        if i == steps.start:  # the value's Python numbers take the body's dtypes, and the step runs again
+            val, promoted = _promote_weak(val, new)
+            if promoted:
+                new = body_fun(i, val)
         _same_types(new, val, "fori_loop")
         val = new
+    if not steps:
+        val = _promote_without_steps(lambda v: body_fun(steps.start, v), val, "fori_loop")
     return val
 
 
@@ -163,21 +182,70 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     >>> cr.vmap(lambda v: while_loop(lambda c: c < 10, lambda c: c * 2, v))(np.array([1, 5, 20]))
     array([16, 10, 20])
     """
-    val = init_val
+    val, first = init_val, True
     while True:
         pred = _scalar_predicate(cond_fun(val), "while_loop")
+        if not (anywhere(pred) if batched(pred) else pred):
+            return _promote_without_steps(body_fun, val, "while_loop") if first else val
         if not batched(pred):
-            if not pred:
-                return val
             new = body_fun(val)
-            _same_types(new, val, "while_loop")
-            val = new
-        elif anywhere(pred):
+        else:
             with branch_of(pred):
                 new = body_fun(val)
-            val = _select_trees(pred, new, val, "while_loop")
-        else:
-            return val
+        if first:  # the carry's Python numbers take the body's dtypes, and the loop starts again
+            first = False
+            val, promoted = _promote_weak(val, new)
+            if promoted:
+                continue
+        val = _select_trees(pred, new, val, "while_loop") if batched(pred) else _checked(new, val)
+
+
+def _checked(new, val):
+    _same_types(new, val, "while_loop")
+    return new
+
+
+_WEAK = (int, float, complex)  # JAX's weakly typed Python numbers (a bool is not)
+
+
+def _promote_weak(carry, new) -> tuple[Any, bool]:
+    """``carry`` with each Python number (JAX's weak type) cast to the dtype it takes with
+    the body's output ``new`` where that is another dtype, as JAX promotes a loop's initial
+    carry: ``0`` with a float32 output becomes ``np.float32(0)``; and whether any was."""
+    leaves, tree = tree_flatten(carry)
+    if not any(type(v) in _WEAK for v in leaves):
+        return carry, False
+    outs, out_tree = tree_flatten(new)
+    if out_tree != tree:
+        return carry, False  # (the structures differ: _same_types says so)
+    promoted = False
+    for k, (b, a) in enumerate(zip(leaves, outs, strict=True)):
+        dtype = _type_of(a)[1]
+        if type(b) not in _WEAK or dtype is None:
+            continue
+        dtype = np.result_type(b, dtype)
+        if dtype != _PYTHON_DTYPES[type(b)]:
+            leaves[k] = type(a)(b) if type(a) in _WEAK else dtype.type(b)
+            promoted = True
+    return (tree_unflatten(tree, leaves), True) if promoted else (carry, False)
+
+
+def _promote_without_steps(body: Callable, carry, who: str):
+    """The carry of a loop that takes no step: JAX traces the body all the same, and the
+    carry's Python numbers take the dtypes of its outputs. When the carry holds any, the
+    body runs here once on it, its result dropped (one that fails or warns on these
+    values, which JAX's tracing would not compute, leaves the carry as it is)."""
+    if not any(type(v) in _WEAK for v in tree_leaves(carry)):
+        return carry
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            new = body(carry)
+    except Exception:  # noqa: BLE001 (values JAX's tracing would not compute)
+        return carry
+    carry = _promote_weak(carry, new)[0]
+    _same_types(new, carry, who)
+    return carry
 
 
 # the kinds of dtype JAX takes for a predicate or an index: cond's is a boolean or a real
@@ -234,7 +302,8 @@ def _same_types(on_true, on_false, who: str) -> None:
         raise TypeError(f"{structure}: {tree} and {tree_flatten(on_false)[1]}")
     for k, (a, b) in enumerate(zip(tree_leaves(on_true), tree_leaves(on_false), strict=True)):
         (sa, da), (sb, db) = _type_of(a), _type_of(b)
-        if sa != sb or da != db and not (who in _WEAK_CARRY and type(b) in _PYTHON_DTYPES):
+        if sa != sb or da != db and not (
+                who in _WEAK_CARRY and type(b) in _WEAK and da is not None and np.result_type(b, da) == da):
             where = f" (leaf {k})" if tree.num_leaves > 1 else ""
             when = "from one step to the next" if who in _WEAK_CARRY else "whichever way the predicate goes"
             raise TypeError(f"{types}{where}: {da}{list(sa)} and {db}{list(sb)}; as in JAX, each "
@@ -355,12 +424,15 @@ def switch(index, branches: Sequence[Callable], *operands) -> Any:
 
 
 def select(pred, on_true, on_false):
-    """``on_true`` where ``pred`` holds, else ``on_false`` (``cnp.where`` with JAX's name).
+    """``on_true`` where ``pred`` holds, else ``on_false``, as ``jax.lax.select``: the two
+    of one shape and dtype, ``pred`` 0-d or of their shape (a TypeError otherwise, as in
+    JAX; ``cnp.where`` broadcasts and promotes).
 
     >>> import numpy as np
     >>> select(np.array([True, False]), np.array([1, 2]), np.array([3, 4]))
     array([1, 4])
     """
+    lax_ops._check_select("select", pred, (on_false, on_true))
     return cnp.where(pred, on_true, on_false)
 
 
@@ -376,9 +448,14 @@ def clamp(min, x, max):  # noqa: A002 (JAX's names)
     to ``max`` where it is below ``x``: at a tie, to none of them.
     """
     lax_ops._check("clamp", "buif", (min, x, max))
-    out = cnp.clip(x, min, max)
+    for name, bound in (("min", min), ("max", max)):
+        if shape_of(bound) != () and tuple(shape_of(bound)) != tuple(shape_of(x)):
+            raise TypeError(f"lax.clamp: {name} must be 0-d or of the operand's shape, as in JAX, got "
+                            f"{tuple(shape_of(bound))} for an operand of shape {tuple(shape_of(x))}")
     if lax_ops._kind(x) != "f":
-        return out
+        return cnp.clip(x, min, max)
+    # XLA's min(max(x, min), max), whose max(-0.0, 0.0) is 0.0 and min -0.0 (NumPy's clip keeps x)
+    out = lax_ops.min(lax_ops.max(x, min), max)
     above, below = cnp.less(max, x), cnp.greater(min, x) & cnp.less(min, max)
     inside = cnp.greater(x, min) & cnp.less(x, max)
     return cnp.where(above, max, cnp.where(below, min, cnp.where(inside, x, stop_gradient(out))))

@@ -295,13 +295,43 @@ def convert_element_type(operand, new_dtype):
 
 def select_n(which, *cases):
     """``cases[which]`` elementwise (``which`` boolean: ``cases[1]`` where it holds), as
-    ``jax.lax.select_n``."""
+    ``jax.lax.select_n``: the cases of one shape and dtype, ``which`` a boolean (for at most
+    two cases) or an integer, 0-d or of the cases' shape; an index out of range takes the
+    nearest case, as XLA's tree of selects does.
+
+    >>> import numpy as np
+    >>> select_n(np.array([0, 1, 5], np.int32), np.zeros(3), np.ones(3))
+    array([0., 1., 1.])
+    """
     if not cases:
         raise ValueError("select_n needs at least one case")
-    out = cases[0]
-    for k, case in enumerate(cases[1:], start=1):
-        out = cnp.where(which if _kind(which) == "b" else cnp.equal(which, k), case, out)
+    _check_select("select_n", which, cases)
+    if _kind(which) == "b":
+        return cases[0] if len(cases) == 1 else cnp.where(which, cases[1], cases[0])
+    out = cases[-1]
+    for k in builtins.range(len(cases) - 2, -1, -1):  # which <= k: case k or one before it
+        out = cnp.where(cnp.less_equal(which, k), cases[k], out)
     return out
+
+
+def _check_select(name: str, which, cases: tuple) -> None:
+    """JAX's checks of ``select`` and ``select_n``: a TypeError naming what differs."""
+    if _kind(which) not in "biu":
+        raise TypeError(f"lax.{name}: the predicate (which) must be a boolean or an integer, as in JAX, got "
+                        f"{_dtype(which)}")
+    if _kind(which) == "b" and len(cases) > 2:
+        raise TypeError(f"lax.{name}: a boolean predicate chooses between at most two cases, as in JAX, got "
+                        f"{len(cases)}; give an integer one")
+    shapes = {tuple(shape_of(case)) for case in cases}
+    if len(shapes) > 1:
+        raise TypeError(f"lax.{name}: the cases must have one shape, as in JAX (which does not broadcast in lax), "
+                        f"got {', '.join(str(tuple(shape_of(c))) for c in cases)}; use chainrule.numpy.where, "
+                        "which broadcasts")
+    _check(name, _ALL, tuple(cases))
+    shape = tuple(shape_of(which))
+    if shape and shape != tuple(shape_of(cases[0])):
+        raise TypeError(f"lax.{name}: the predicate (which) must be 0-d or of the cases' shape, as in JAX, got "
+                        f"{shape} for cases of shape {tuple(shape_of(cases[0]))}")
 
 
 # -- shapes -----------------------------------------------------------------------------------------
@@ -490,17 +520,23 @@ def argmin(operand, axis: int, index_dtype):
     return cnp.astype(cnp.argmin(operand, axis=axis), np.dtype(index_dtype))
 
 
-def _cumulative(accumulate: Callable) -> Callable:
+def _cumulative(name: str, accumulate: Callable) -> Callable:
     def cumulative(operand, axis: int = 0, reverse: bool = False):
+        if _kind(operand) == "b":
+            raise TypeError(f"lax.{name} does not take bool values, as in JAX: it takes numbers; "
+                            "convert with lax.convert_element_type")
         if reverse:
             return cnp.flip(accumulate(cnp.flip(operand, axis=axis), axis), axis=axis)
         return accumulate(operand, axis)
 
+    cumulative.__name__ = cumulative.__qualname__ = name
+    cumulative.__doc__ = (f"``jax.lax.{name}``: the running {name[3:]} along ``axis`` (from the end if "
+                          "``reverse``), in the operand's dtype (integers wrap, as XLA's); bools are refused.")
     return cumulative
 
 
-cumsum = _cumulative(lambda x, axis: cnp.cumsum(x, axis=axis))
-cumprod = _cumulative(lambda x, axis: cnp.cumprod(x, axis=axis))
+cumsum = _cumulative("cumsum", lambda x, axis: cnp.cumsum(x, axis=axis, dtype=_dtype(x)))  # (int8 wraps, as XLA's)
+cumprod = _cumulative("cumprod", lambda x, axis: cnp.cumprod(x, axis=axis, dtype=_dtype(x)))
 
 
 def _running_extremum(largest: bool) -> Callable:
@@ -517,9 +553,9 @@ def _running_extremum(largest: bool) -> Callable:
     return accumulate
 
 
-cummax = _cumulative(_running_extremum(True))
-cummin = _cumulative(_running_extremum(False))
-cumlogsumexp = _cumulative(lambda x, axis: cnp.logaddexp.accumulate(x, axis=axis))
+cummax = _cumulative("cummax", _running_extremum(True))
+cummin = _cumulative("cummin", _running_extremum(False))
+cumlogsumexp = _cumulative("cumlogsumexp", lambda x, axis: cnp.logaddexp.accumulate(x, axis=axis))
 
 
 def associative_scan(fn: Callable, elems: Any, reverse: bool = False, axis: int = 0):
@@ -573,10 +609,14 @@ def top_k(operand, k: int):
     position first), and their positions (int32), as a list, as ``jax.lax.top_k``. Floats
     in XLA's total order: NaN above infinity, 0.0 above -0.0, a NaN with its sign bit set
     below everything."""
-    if _kind(operand) == "b":
-        order = cnp.argsort(~operand, axis=-1, kind="stable")
-    elif _kind(operand) != "f":
-        order = cnp.argsort(-operand, axis=-1, kind="stable")
+    n = shape_of(operand)[-1] if shape_of(operand) else None
+    if n is None or not 0 <= k <= n:
+        raise ValueError(f"lax.top_k: k must lie in [0, n] for an operand of n entries along its last axis, "
+                         f"as in JAX, got k={k} for shape {tuple(shape_of(operand))}")
+    if _kind(operand) == "c":
+        raise ValueError("lax.top_k does not take complex values, as in JAX")
+    if _kind(operand) != "f":  # ~x orders integers downwards without overflow (-x does not: 0 - uint, -int_min)
+        order = cnp.argsort(cnp.invert(operand), axis=-1, kind="stable")
     else:  # stable sorts by the keys from the least significant: the sign of zero, the value, NaN
         order = cnp.argsort(cnp.signbit(operand), axis=-1, kind="stable")
         for key in (-operand, cnp.where(cnp.isnan(operand), cnp.where(cnp.signbit(operand), 1, -1), 0)):
