@@ -212,7 +212,7 @@ WEAK_CARRIES = {  # a carry's Python number takes the body's dtype before the fi
     "scan of no steps": lambda lax, npm: lax.scan(lambda c, x: (c + x, c), 0.0, F32[:0]),
     "scan by length": lambda lax, npm: lax.scan(lambda c, _: (c * np.float32(2), c / 3), 1.0, None, length=2),
     "while_loop of no steps": lambda lax, npm: lax.while_loop(lambda c: c < 0, lambda c: c + 1.5, 0),
-    "while_loop": lambda lax, npm: lax.while_loop(lambda c: c < 2, lambda c: c / 3 + np.float32(0.7), 1.0),
+    "while_loop": lambda lax, npm: lax.while_loop(lambda c: c < 2, lambda c: c * 3 + np.float32(0.7), 1.0),
     "fori_loop of no steps": lambda lax, npm: lax.fori_loop(0, 0, lambda i, c: c + np.float32(1.5), 0.0),
     "fori_loop": lambda lax, npm: lax.fori_loop(0, 2, lambda i, c: (c[0] / 3 + np.float32(3), c[1]), (1.0, 1)),
 }
